@@ -1,0 +1,24 @@
+/**
+ * Full-jitter exponential backoff: the delay before retry `n` (0 for the first retry) is drawn
+ * uniformly from `[0, min(maxDelayMs, baseDelayMs · 2^n))`. Full jitter spreads a crowd of
+ * retries evenly instead of in synchronized waves.
+ */
+export function fullJitterDelay(retryIndex: number, baseDelayMs: number, maxDelayMs: number, random: () => number = Math.random): number {
+  // 2^n overflows to Infinity past n ≈ 1023, and Math.min copes with that.
+  const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** retryIndex);
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * Milliseconds a `Retry-After` header asks to wait: delta-seconds or an HTTP date, measured
+ * from `nowMs`. `undefined` when absent or unparseable; never negative.
+ */
+export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined) return undefined;
+  const text = raw.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}

@@ -1,0 +1,40 @@
+/**
+ * What one attempt's outcome means for its message and its host. Pure: the host actor
+ * decides timing, this only names the kind of outcome.
+ */
+export type Outcome =
+  | { kind: 'delivered' }
+  /** Try again later. `breakerFailure`: counts against the host's breaker. `slowHost`: the host asked everyone to slow down. */
+  | { kind: 'retry'; breakerFailure: boolean; slowHost: boolean }
+  | { kind: 'rejected' }
+  | { kind: 'gone' }
+  | { kind: 'blocked' };
+
+const DELIVERED: Outcome = { kind: 'delivered' };
+const REJECTED: Outcome = { kind: 'rejected' };
+const GONE: Outcome = { kind: 'gone' };
+const BLOCKED: Outcome = { kind: 'blocked' };
+const RETRY_FAILURE: Outcome = { kind: 'retry', breakerFailure: true, slowHost: false };
+const RETRY_CLIENT: Outcome = { kind: 'retry', breakerFailure: false, slowHost: false };
+const RETRY_SLOW: Outcome = { kind: 'retry', breakerFailure: false, slowHost: true };
+const RETRY_SLOW_FAILURE: Outcome = { kind: 'retry', breakerFailure: true, slowHost: true };
+
+/**
+ * 2xx delivered; 408 and 425 retryable; 429 retryable and slows the host (no breaker failure);
+ * 5xx retryable breaker failures (503 with `Retry-After` also slows the host); 410 gone;
+ * other 4xx and every 3xx (redirects are never followed) rejected.
+ */
+export function classifyStatus(status: number, hasRetryAfter: boolean): Outcome {
+  if (status >= 200 && status < 300) return DELIVERED;
+  if (status === 429) return RETRY_SLOW;
+  if (status === 503 && hasRetryAfter) return RETRY_SLOW_FAILURE;
+  if (status >= 500) return RETRY_FAILURE;
+  if (status === 408 || status === 425) return RETRY_CLIENT;
+  if (status === 410) return GONE;
+  return REJECTED;
+}
+
+/** Transport errors: a refused destination is terminal; timeouts, resets, refusals and DNS failures are retryable breaker failures. */
+export function classifyError(error: { code?: unknown }): Outcome {
+  return error.code === 'WD_BLOCKED_DESTINATION' ? BLOCKED : RETRY_FAILURE;
+}

@@ -1,0 +1,254 @@
+import { EventEmitter } from 'eventemitter3';
+import { AddressPolicy, type LookupFunction } from './address-policy.js';
+import { EndpointResolver } from './endpoint.js';
+import { nextId, prepareEvent, type PreparedEvent } from './envelope.js';
+import { WebhookError, describe } from './errors.js';
+import type { ActorSink, Message } from './host-actor.js';
+import { resolveCloseOptions, resolveOptions, type CloseOptions, type DispatcherOptions, type ResolvedOptions } from './options.js';
+import { Router } from './router.js';
+import type { AttemptResult } from './transport.js';
+import type { DispatcherEvents, DispatcherStats, Endpoint, Failed, FailureReason, HostStats, PublishResult, Receipt, WebhookEvent } from './types.js';
+
+type Lifecycle =
+  | { state: 'open' }
+  | { state: 'closing'; done: Promise<void> }
+  | { state: 'closed'; done: Promise<void> };
+
+/** Options for tests and embedding that are not part of everyday configuration. */
+export interface DispatcherInternals {
+  /** Resolves host names; its answers are still checked against the address policy. @default dns.lookup */
+  lookup?: LookupFunction;
+}
+
+function errorOf(result: AttemptResult | undefined): { code: string; message: string } | undefined {
+  return result?.error === undefined ? undefined : { code: result.error.code, message: result.error.message };
+}
+
+/**
+ * Sends signed webhooks. One per process is typical: it keeps a host actor (queue, limiter,
+ * breaker, connection pool) per destination origin, and reports every accepted message's end
+ * as exactly one `delivered` or `failed` event.
+ */
+export class Dispatcher extends EventEmitter<DispatcherEvents> {
+  readonly #options: ResolvedOptions;
+  readonly #endpoints: EndpointResolver;
+  readonly #router: Router;
+  #life: Lifecycle = { state: 'open' };
+  #accepted = 0;
+  #delivered = 0;
+  #failed = 0;
+  #retries = 0;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(options?: DispatcherOptions, internals: DispatcherInternals = {}) {
+    super();
+    this.#options = resolveOptions(options);
+    const policy = new AddressPolicy(this.#options.allowPrivateNetworks, this.#options.allowedNetworks, internals.lookup);
+    this.#endpoints = new EndpointResolver(this.#options.signature, policy, this.#options.httpsOnly);
+    this.#router = new Router({ options: this.#options, sink: this.#sink, now: () => Date.now(), random: () => Math.random() }, policy);
+  }
+
+  /**
+   * Accepts one event for one endpoint. Resolves once the message is in its host's queue;
+   * rejects with a `WebhookError` (and emits nothing) when it is not accepted.
+   */
+  send(endpoint: Endpoint, event: WebhookEvent): Promise<Receipt> {
+    try {
+      this.#assertOpen();
+      return Promise.resolve(this.#accept(endpoint, prepareEvent(event, this.#options.maxPayloadBytes)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Fans one event out to many endpoints; the body is serialized once. Resolves with one
+   * result per endpoint, in order: a refused endpoint does not reject the whole call.
+   * Rejects only when nothing can be accepted (closed, invalid event, `endpoints` not an array).
+   */
+  publish(event: WebhookEvent, endpoints: Endpoint[]): Promise<PublishResult[]> {
+    try {
+      this.#assertOpen();
+      if (!Array.isArray(endpoints)) {
+        throw new WebhookError('WD_INVALID_ENDPOINT', `Expected \`endpoints\` to be an array, got ${describe(endpoints)}`);
+      }
+      const prepared = prepareEvent(event, this.#options.maxPayloadBytes);
+      const results = new Array<PublishResult>(endpoints.length);
+      for (let i = 0; i < endpoints.length; i++) {
+        try {
+          results[i] = { ok: true, receipt: this.#accept(endpoints[i], prepared) };
+        } catch (error) {
+          if (!(error instanceof WebhookError)) throw error;
+          results[i] = { ok: false, error };
+        }
+      }
+      return Promise.resolve(results);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Resolves when nothing is queued, in flight or waiting to retry. */
+  onIdle(): Promise<void> {
+    if (this.#pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  stats(): DispatcherStats {
+    const hosts: Record<string, HostStats> = {};
+    for (const actor of this.#router.actors()) hosts[actor.origin] = actor.stats();
+    return {
+      accepted: this.#accepted,
+      delivered: this.#delivered,
+      failed: this.#failed,
+      retries: this.#retries,
+      pending: this.#pending,
+      hosts,
+    };
+  }
+
+  /**
+   * Stops accepting (`send` then rejects with `WD_CLOSED`). With `drain`, delivers what was
+   * accepted first, for at most `timeoutMs`; whatever is left then (or at once, without
+   * `drain`) fails with reason `'closed'`. Resolves after every accepted message has had its
+   * terminal event and every connection and timer is released. Calling it again returns the same promise.
+   */
+  close(options?: CloseOptions): Promise<void> {
+    if (this.#life.state !== 'open') return this.#life.done;
+    let resolved: { drain: boolean; timeoutMs: number };
+    try {
+      resolved = resolveCloseOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const done = this.#shutdown(resolved.drain, resolved.timeoutMs).then(() => {
+      this.#life = { state: 'closed', done };
+    });
+    this.#life = { state: 'closing', done };
+    return done;
+  }
+
+  /** Drops idle host actors now instead of at the next sweep. Returns how many were dropped. */
+  evictIdle(): number {
+    return this.#router.evictIdle();
+  }
+
+  get #pending(): number {
+    return this.#accepted - this.#delivered - this.#failed;
+  }
+
+  async #shutdown(drain: boolean, timeoutMs: number): Promise<void> {
+    if (drain && this.#pending > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = Number.isFinite(timeoutMs) ? new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))) : undefined;
+      await (timeout === undefined ? this.onIdle() : Promise.race([this.onIdle(), timeout]));
+      clearTimeout(timer);
+    }
+    if (this.#pending > 0) {
+      for (const actor of this.#router.actors()) actor.abort();
+      await this.onIdle();
+    }
+    await this.#router.dispose();
+  }
+
+  #assertOpen(): void {
+    if (this.#life.state !== 'open') throw new WebhookError('WD_CLOSED', `Expected an open dispatcher, got one that is ${this.#life.state}`);
+  }
+
+  #accept(endpoint: unknown, event: PreparedEvent): Receipt {
+    const resolved = this.#endpoints.resolve(endpoint);
+    const actor = this.#router.actorFor(resolved.origin);
+    const message: Message = {
+      id: nextId('msg'),
+      endpoint: resolved,
+      event,
+      acceptedAt: Date.now(),
+      attempts: 0,
+      dueAt: 0,
+      last: undefined,
+    };
+    // Counted before the actor sees it: a message can end within accept() (already expired).
+    this.#accepted++;
+    if (!actor.accept(message)) {
+      this.#accepted--;
+      throw new WebhookError('WD_QUEUE_FULL', `Expected room in the queue for ${resolved.origin}, got a full queue (\`queueCapacity\` ${actor.capacity})`);
+    }
+    return { messageId: message.id, eventId: event.id, origin: resolved.origin };
+  }
+
+  #ended(): void {
+    if (this.#pending !== 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Calls every listener even when one throws; a throwing listener is reported, never propagated. */
+  #emit<E extends keyof DispatcherEvents>(name: E, payload: Parameters<DispatcherEvents[E]>[0]): void {
+    for (const listener of this.listeners(name)) {
+      try {
+        (listener as (p: typeof payload) => void)(payload);
+      } catch (error) {
+        this.#listenerThrew(error);
+      }
+    }
+  }
+
+  #listenerThrew(error: unknown): void {
+    if (this.listenerCount('error') === 0) {
+      process.emitWarning(`A webhook-dispatcher event listener threw: ${String(error)}`, 'WebhookDispatcherWarning');
+      return;
+    }
+    for (const listener of this.listeners('error')) {
+      try {
+        listener(error);
+      } catch {
+        // An error listener that throws has nowhere left to report to.
+      }
+    }
+  }
+
+  #facts(m: Message) {
+    return { messageId: m.id, eventId: m.event.id, eventType: m.event.type, url: m.endpoint.url, origin: m.endpoint.origin };
+  }
+
+  readonly #sink: ActorSink = {
+    delivered: (m, status, latencyMs) => {
+      this.#delivered++;
+      if (this.listenerCount('delivered') > 0) this.#emit('delivered', { ...this.#facts(m), attempts: m.attempts, status, latencyMs });
+      this.#ended();
+    },
+    failed: (m: Message, reason: FailureReason) => {
+      this.#failed++;
+      if (this.listenerCount('failed') > 0) {
+        const event: Failed = { ...this.#facts(m), attempts: m.attempts, reason };
+        const last = m.last;
+        if (last?.status !== undefined) {
+          event.status = last.status;
+          if (last.body) event.responseBody = last.body;
+        }
+        const error = errorOf(last);
+        if (error !== undefined) event.error = error;
+        this.#emit('failed', event);
+      }
+      this.#ended();
+    },
+    retrying: (m, delayMs) => {
+      this.#retries++;
+      if (this.listenerCount('retry') > 0) {
+        this.#emit('retry', { ...this.#facts(m), attempt: m.attempts, delayMs, status: m.last?.status, error: errorOf(m.last) });
+      }
+    },
+    attempted: (m, result) => {
+      if (this.listenerCount('attempt') > 0) {
+        this.#emit('attempt', { ...this.#facts(m), attempt: m.attempts, status: result.status, error: errorOf(result), latencyMs: result.latencyMs });
+      }
+    },
+    gone: (m) => {
+      if (this.listenerCount('gone') > 0) this.#emit('gone', this.#facts(m));
+    },
+    breaker: (origin, state) => {
+      if (this.listenerCount('breaker') > 0) this.#emit('breaker', { origin, state });
+    },
+  };
+}

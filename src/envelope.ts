@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { WebhookError, describe } from './errors.js';
+import type { WebhookEvent } from './types.js';
+
+const MAX_TYPE_LENGTH = 256;
+const MAX_ID_LENGTH = 256;
+/** Ids travel in a header and in the signed string, where `.` separates fields. */
+const ID_PATTERN = /^[A-Za-z0-9_\-:~+=/]+$/;
+
+/** One event, serialized once and shared by every message (endpoint) it fans out to. */
+export interface PreparedEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly body: Buffer;
+}
+
+let idPrefix = randomBytes(6).toString('base64url');
+let idCounter = 0;
+
+/** A process-unique id: a random prefix and a counter, cheaper than a UUID per message. */
+export function nextId(kind: 'evt' | 'msg'): string {
+  if (idCounter >= Number.MAX_SAFE_INTEGER) {
+    idPrefix = randomBytes(6).toString('base64url');
+    idCounter = 0;
+  }
+  return `${kind}_${idPrefix}${(idCounter++).toString(36)}`;
+}
+
+function rejectUnserializable(_key: string, value: unknown): unknown {
+  const type = typeof value;
+  if (type === 'function' || type === 'symbol') {
+    throw new WebhookError('WD_INVALID_EVENT', `Expected \`data\` to hold only JSON values, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Validates an event and serializes `{ id, type, timestamp, data }`. Throws `WD_INVALID_EVENT` / `WD_PAYLOAD_TOO_LARGE`. */
+export function prepareEvent(event: unknown, maxPayloadBytes: number): PreparedEvent {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new WebhookError('WD_INVALID_EVENT', `Expected the event to be an object, got ${describe(event)}`);
+  }
+  const { type, data, id, timestamp } = event as WebhookEvent;
+  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
+    throw new WebhookError('WD_INVALID_EVENT', `Expected \`type\` to be a string of 1 to ${MAX_TYPE_LENGTH} characters, got ${describe(type)}`);
+  }
+  if (id !== undefined && (typeof id !== 'string' || id.length > MAX_ID_LENGTH || !ID_PATTERN.test(id))) {
+    throw new WebhookError('WD_INVALID_EVENT', `Expected \`id\` to be 1 to ${MAX_ID_LENGTH} characters of [A-Za-z0-9_-:~+=/] (no \`.\`), got ${describe(id)}`);
+  }
+  if (timestamp !== undefined && !(timestamp instanceof Date && Number.isFinite(timestamp.getTime()))) {
+    throw new WebhookError('WD_INVALID_EVENT', `Expected \`timestamp\` to be a valid Date, got ${describe(timestamp)}`);
+  }
+  if (data === undefined || typeof data === 'function' || typeof data === 'symbol') {
+    throw new WebhookError('WD_INVALID_EVENT', `Expected \`data\` to be a JSON value, got ${describe(data)}`);
+  }
+  const eventId = id ?? nextId('evt');
+  let json: string;
+  try {
+    json = JSON.stringify(
+      { id: eventId, type, timestamp: (timestamp ?? new Date()).toISOString(), data },
+      rejectUnserializable,
+    );
+  } catch (error) {
+    if (error instanceof WebhookError) throw error;
+    // JSON.stringify throws TypeError for cycles and BigInt; its message says which.
+    throw new WebhookError('WD_INVALID_EVENT', `Expected \`data\` to be serializable as JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const body = Buffer.from(json, 'utf8');
+  if (body.length > maxPayloadBytes) {
+    throw new WebhookError('WD_PAYLOAD_TOO_LARGE', `Expected the serialized event to be at most ${maxPayloadBytes} bytes (\`maxPayloadBytes\`), got ${body.length}`);
+  }
+  return { id: eventId, type, body };
+}

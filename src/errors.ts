@@ -1,0 +1,53 @@
+/**
+ * Every error code the library throws or reports. Codes are stable: match on `code`,
+ * never on `message`.
+ */
+export type WebhookErrorCode =
+  | 'WD_INVALID_OPTIONS'
+  | 'WD_INVALID_ENDPOINT'
+  | 'WD_INVALID_EVENT'
+  | 'WD_PAYLOAD_TOO_LARGE'
+  | 'WD_QUEUE_FULL'
+  | 'WD_BLOCKED_DESTINATION'
+  | 'WD_CLOSED'
+  | 'WD_VERIFICATION_FAILED';
+
+/** The one error class of the library. `code` says what went wrong; see {@link WebhookErrorCode}. */
+export class WebhookError extends Error {
+  override readonly name = 'WebhookError';
+  readonly code: WebhookErrorCode;
+
+  constructor(code: WebhookErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Is `value` a {@link WebhookError} (also across copies of the library)? */
+export function isWebhookError(value: unknown): value is WebhookError {
+  return value instanceof WebhookError;
+}
+
+/**
+ * Renders a received value for an error message: `0` (number), `"abc"` (string), `null`.
+ * Strings are cut short so a hostile input cannot blow up an error message.
+ */
+export function describe(value: unknown): string {
+  if (value === null) return '`null`';
+  if (value === undefined) return '`undefined`';
+  const type = typeof value;
+  if (type === 'string') {
+    const text = value as string;
+    const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+    return `\`${JSON.stringify(shown)}\` (string)`;
+  }
+  if (type === 'number' || type === 'boolean' || type === 'bigint') return `\`${String(value)}\` (${type})`;
+  if (type === 'function' || type === 'symbol') return `a ${type}`;
+  if (Array.isArray(value)) return 'an array';
+  return 'an object';
+}
+
+/** Shorthand for the options validators: ``Expected `name` to be …, got `x` (type)``. */
+export function invalidOptions(name: string, expected: string, got: unknown): WebhookError {
+  return new WebhookError('WD_INVALID_OPTIONS', `Expected \`${name}\` to be ${expected}, got ${describe(got)}`);
+}

@@ -1,0 +1,111 @@
+import Bottleneck from 'bottleneck';
+import type { RateLimit } from './options.js';
+
+/** Refills per second when the rate allows: fine enough to spread load, coarse enough to be cheap. */
+const REFILLS_PER_SECOND = 10;
+/** The finest refill interval. Below it Bottleneck's heartbeat would cost more than it meters. */
+const MIN_INTERVAL_MS = 20;
+
+/** How a rate limit maps onto Bottleneck's reservoir. Exported for tests and benchmarks. */
+export interface BucketShape {
+  /** Permits added per refill. */
+  amount: number;
+  /** Milliseconds between refills. */
+  intervalMs: number;
+  /** The most the bucket holds: `max(burst, amount)`. */
+  capacity: number;
+  /** Bottleneck's heartbeat: how late a refill can be. */
+  heartbeatMs: number;
+}
+
+export function bucketShape({ perSecond, burst }: Required<RateLimit>): BucketShape {
+  // One refill must fit in the burst allowance, or a window could see perSecond + one refill.
+  let amount = Math.max(1, Math.min(perSecond / REFILLS_PER_SECOND, burst));
+  let intervalMs = (1000 * amount) / perSecond;
+  if (intervalMs < MIN_INTERVAL_MS) {
+    intervalMs = MIN_INTERVAL_MS;
+    amount = (perSecond * MIN_INTERVAL_MS) / 1000;
+  }
+  const heartbeatMs = Math.min(100, Math.max(5, Math.round(intervalMs / 10)));
+  return { amount, intervalMs, capacity: Math.max(burst, amount), heartbeatMs };
+}
+
+/**
+ * A host's token bucket, kept in a Bottleneck reservoir (so a cluster datastore can share it
+ * later). Bottleneck admits only a few hundred jobs a second, so permits are taken in batches:
+ * one weighted job per refill at most, never one job per message. Permits are taken only for
+ * messages already queued, and forgotten when the queue empties, so none are hoarded.
+ */
+export class RateLimiter {
+  readonly shape: BucketShape;
+  readonly #limiter: Bottleneck;
+  #held = 0;
+  #asking = false;
+  #lastTakenAt = -Infinity;
+  #closed = false;
+
+  constructor(limit: Required<RateLimit>) {
+    this.shape = bucketShape(limit);
+    const { amount, intervalMs, capacity, heartbeatMs } = this.shape;
+    this.#limiter = new Bottleneck({
+      reservoir: capacity,
+      reservoirIncreaseAmount: amount,
+      reservoirIncreaseInterval: intervalMs,
+      reservoirIncreaseMaximum: capacity,
+      heartbeatInterval: heartbeatMs,
+    });
+  }
+
+  /** Spends one held permit. */
+  tryTake(): boolean {
+    if (this.#held < 1) return false;
+    this.#held--;
+    return true;
+  }
+
+  /** Is a batch already being asked for? */
+  get asking(): boolean {
+    return this.#asking;
+  }
+
+  /**
+   * Asks the bucket for up to `want` permits (at most one refill's worth); `onGrant` runs
+   * once they are held. One request at a time.
+   */
+  request(want: number, now: number, onGrant: () => void): void {
+    if (this.#asking || this.#closed) return;
+    this.#asking = true;
+    const weight = Math.max(1, Math.min(Math.floor(want), Math.floor(this.shape.amount)));
+    this.#lastTakenAt = now;
+    this.#limiter.schedule({ weight }, () => Promise.resolve()).then(
+      () => {
+        this.#asking = false;
+        if (this.#closed) return;
+        this.#held += weight;
+        this.#lastTakenAt = Date.now();
+        onGrant();
+      },
+      () => {
+        // Only a disconnect rejects a job; the actor is going away.
+        this.#asking = false;
+      },
+    );
+  }
+
+  /** Forgets held permits: the queue is empty, and saving them would let a later window burst past the limit. */
+  drop(): void {
+    this.#held = 0;
+  }
+
+  /** True once the bucket has had time to refill completely: dropping the actor now resets nothing early. */
+  settled(now: number): boolean {
+    if (this.#asking) return false;
+    const { capacity, amount, intervalMs, heartbeatMs } = this.shape;
+    return now - this.#lastTakenAt >= Math.ceil(capacity / amount) * intervalMs + heartbeatMs;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#limiter.disconnect(false);
+  }
+}

@@ -18,6 +18,8 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
   if (raw === undefined) return undefined;
   const text = raw.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // An HTTP date names its weekday or month; without letters, Date.parse would read "-5" as a year.
+  if (!/[A-Za-z]/.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - nowMs);

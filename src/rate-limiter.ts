@@ -19,13 +19,11 @@ export interface BucketShape {
 }
 
 export function bucketShape({ perSecond, burst }: Required<RateLimit>): BucketShape {
-  // One refill must fit in the burst allowance, or a window could see perSecond + one refill.
-  let amount = Math.max(1, Math.min(perSecond / REFILLS_PER_SECOND, burst));
-  let intervalMs = (1000 * amount) / perSecond;
-  if (intervalMs < MIN_INTERVAL_MS) {
-    intervalMs = MIN_INTERVAL_MS;
-    amount = (perSecond * MIN_INTERVAL_MS) / 1000;
-  }
+  // Refills are whole permits (a fractional one would be lost at the bucket's cap), and one
+  // refill must fit in the burst allowance, or a window could see perSecond + one refill.
+  let amount = Math.max(1, Math.floor(Math.min(perSecond / REFILLS_PER_SECOND, burst)));
+  if ((1000 * amount) / perSecond < MIN_INTERVAL_MS) amount = Math.ceil((perSecond * MIN_INTERVAL_MS) / 1000);
+  const intervalMs = (1000 * amount) / perSecond;
   const heartbeatMs = Math.min(100, Math.max(5, Math.round(intervalMs / 10)));
   return { amount, intervalMs, capacity: Math.max(burst, amount), heartbeatMs };
 }

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { Dispatcher, type Delivered, type DispatcherOptions, type Failed } from '../src/index.js';
+
+export function newSecret(bytes = 32): string {
+  return `whsec_${randomBytes(bytes).toString('base64')}`;
+}
+
+/** Fast retries and timeouts, loopback allowed: the test profile. */
+export function testDispatcher(options: DispatcherOptions = {}): Dispatcher {
+  return new Dispatcher({
+    allowPrivateNetworks: true,
+    timeoutMs: 2_000,
+    ...options,
+    retry: { baseDelayMs: 5, maxDelayMs: 20, ...options.retry },
+  });
+}
+
+/** Every terminal event, by message id, so a test can check "exactly one each". */
+export class Terminals {
+  readonly delivered: Delivered[] = [];
+  readonly failed: Failed[] = [];
+  readonly byMessage = new Map<string, number>();
+
+  constructor(dispatcher: Dispatcher) {
+    dispatcher.on('delivered', (e) => {
+      this.delivered.push(e);
+      this.#count(e.messageId);
+    });
+    dispatcher.on('failed', (e) => {
+      this.failed.push(e);
+      this.#count(e.messageId);
+    });
+  }
+
+  get total(): number {
+    return this.delivered.length + this.failed.length;
+  }
+
+  /** Message ids that ended more than once. */
+  duplicates(): string[] {
+    return [...this.byMessage].filter(([, n]) => n > 1).map(([id]) => id);
+  }
+
+  #count(id: string): void {
+    this.byMessage.set(id, (this.byMessage.get(id) ?? 0) + 1);
+  }
+}
+
+/** Resolves with the first event of `name` the dispatcher emits. */
+export function once<T>(dispatcher: Dispatcher, name: 'delivered' | 'failed' | 'retry' | 'breaker' | 'gone'): Promise<T> {
+  return new Promise((resolve) => dispatcher.once(name, ((e: T) => resolve(e)) as never));
+}

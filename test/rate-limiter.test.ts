@@ -1,0 +1,44 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bucketShape } from '../src/rate-limiter.js';
+
+describe('token bucket shape', () => {
+  // Below 1/s a one-second window can hold a full bucket and one refill: burst + 1.
+  it('refills exactly perSecond per second and never allows more than perSecond + burst in one second', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 1, max: 100_000, noNaN: true }), fc.double({ min: 0, max: 100_000, noNaN: true }), (perSecond, burstIn) => {
+        const shape = bucketShape({ perSecond, burst: burstIn });
+        expect(Number.isInteger(shape.amount) && shape.amount >= 1).toBe(true);
+        expect(shape.capacity).toBeGreaterThanOrEqual(shape.amount);
+        expect((shape.amount * 1000) / shape.intervalMs).toBeCloseTo(perSecond, 6);
+        // Refills are at least intervalMs apart, so one second holds at most 1000/intervalMs of them,
+        // on top of a full bucket. A burst below one refill is raised to one refill.
+        const effectiveBurst = Math.max(burstIn, shape.amount);
+        const refills = 1000 / shape.intervalMs;
+        const worstSecond = shape.capacity + Math.ceil(refills - 1e-9) * shape.amount;
+        // Exact when a second holds a whole number of refills (every integer rate with the default
+        // burst); otherwise one more refill can land inside a window.
+        const slack = Math.abs(refills - Math.round(refills)) < 1e-9 ? 0 : shape.amount;
+        expect(worstSecond).toBeLessThanOrEqual(perSecond + effectiveBurst + slack + 1e-6);
+        expect(shape.heartbeatMs).toBeLessThanOrEqual(Math.max(5, shape.intervalMs));
+      }),
+    );
+  });
+
+  it('is exact for rates under 10/s and multiples of 10/s with the default burst', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 10_000 }).map((n) => n * 10)), (perSecond) => {
+        const burst = Math.max(1, perSecond / 10);
+        const shape = bucketShape({ perSecond, burst });
+        const worstSecond = shape.capacity + Math.ceil(1000 / shape.intervalMs - 1e-9) * shape.amount;
+        expect(worstSecond).toBeLessThanOrEqual(perSecond + burst + 1e-6);
+      }),
+    );
+  });
+
+  it('needs at most one Bottleneck job per refill: a batch is up to one refill', () => {
+    expect(bucketShape({ perSecond: 5_000, burst: 500 })).toMatchObject({ amount: 500, intervalMs: 100 });
+    expect(bucketShape({ perSecond: 1, burst: 1 })).toMatchObject({ amount: 1, intervalMs: 1_000 });
+    expect(bucketShape({ perSecond: 10_000, burst: 0 })).toMatchObject({ amount: 200, intervalMs: 20 });
+  });
+});

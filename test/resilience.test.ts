@@ -1,0 +1,217 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { BreakerState, Dispatcher } from '../src/index.js';
+import { newSecret, Terminals, testDispatcher } from './helpers.js';
+import { ok, Receiver, status, type Handler } from './receiver.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0)) await fn();
+});
+async function receiver(handler?: Handler): Promise<Receiver> {
+  const r = await Receiver.start(handler);
+  cleanup.push(() => r.stop());
+  return r;
+}
+function dispatcher(options?: Parameters<typeof testDispatcher>[0]): Dispatcher {
+  const d = testDispatcher(options);
+  cleanup.push(() => d.close());
+  return d;
+}
+const secret = newSecret();
+const until = (d: Dispatcher, name: 'breaker', state: BreakerState) =>
+  new Promise<void>((resolve) => {
+    const on = (e: { state: BreakerState }) => {
+      if (e.state !== state) return;
+      d.off(name, on);
+      resolve();
+    };
+    d.on(name, on);
+  });
+
+/** The largest number of arrivals in any half-open window of `ms`. */
+function maxInWindow(times: number[], ms: number): number {
+  let best = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= ms) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+describe('rate limits', () => {
+  it('holds a backlogged host near its rate and never above perSecond + burst in any second', async () => {
+    const r = await receiver();
+    const perSecond = 200;
+    const burst = 20;
+    const d = dispatcher({ rateLimit: { perSecond, burst }, concurrency: 8 });
+    const n = 400;
+    for (let i = 0; i < n; i++) await d.send({ url: r.url(), secret }, { type: 't', data: i });
+    await d.onIdle();
+    const times = r.requests.map((q) => q.at);
+    expect(times).toHaveLength(n);
+    expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(perSecond + burst);
+    // The initial bucket goes out at once; the rest arrives at the refill rate.
+    const achieved = (n - burst) / ((times.at(-1)! - times[0]!) / 1000);
+    expect(achieved / perSecond).toBeGreaterThan(0.85);
+    expect(achieved / perSecond).toBeLessThan(1.1);
+  });
+
+  it('does not limit other hosts, and a hosts override applies to its origin only', async () => {
+    const slow = await receiver();
+    const fast = await receiver();
+    const d = dispatcher({ hosts: { [slow.origin]: { rateLimit: { perSecond: 2, burst: 1 } } } });
+    const t = new Terminals(d);
+    await d.send({ url: slow.url(), secret }, { type: 't', data: 0 });
+    await d.send({ url: slow.url(), secret }, { type: 't', data: 1 });
+    for (let i = 0; i < 50; i++) await d.send({ url: fast.url(), secret }, { type: 't', data: i });
+    await new Promise<void>((resolve) => {
+      d.on('delivered', () => t.delivered.filter((e) => e.origin === fast.origin).length === 50 && resolve());
+    });
+    // All 50 fast deliveries finished while the slow host, at 2/s with a burst of 1, had had at most 2.
+    expect(slow.count).toBeLessThanOrEqual(2);
+    await d.onIdle();
+    expect(slow.count).toBe(2);
+  });
+
+  it('treats a 429 as a reason to slow the whole host, honouring Retry-After, and not as a breaker failure', async () => {
+    let slowedAt = 0;
+    const r = await receiver((_req, i) => {
+      if (i === 0) {
+        slowedAt = Date.now();
+        return status(429, { 'retry-after': '1' });
+      }
+      return ok;
+    });
+    const d = dispatcher({ concurrency: 1, breaker: { failureThreshold: 1, cooldownMs: 60_000 } });
+    const breaker: BreakerState[] = [];
+    d.on('breaker', (e) => breaker.push(e.state));
+    const t = new Terminals(d);
+    for (let i = 0; i < 4; i++) await d.send({ url: r.url(), secret }, { type: 't', data: i });
+    await d.onIdle();
+    expect(t.delivered).toHaveLength(4);
+    expect(breaker).toEqual([]);
+    const later = r.requests.slice(1).map((q) => q.at - slowedAt);
+    expect(Math.min(...later)).toBeGreaterThanOrEqual(950);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after consecutive failures, sends nothing but one probe while open, and closes when the host recovers', async () => {
+    let broken = true;
+    const r = await receiver(() => (broken ? status(500) : ok));
+    const other = await receiver();
+    const d = dispatcher({ concurrency: 1, breaker: { failureThreshold: 2, cooldownMs: 150 }, retry: { attempts: 20, baseDelayMs: 1, maxDelayMs: 5 } });
+    const t = new Terminals(d);
+    const states: BreakerState[] = [];
+    d.on('breaker', (e) => {
+      expect(e.origin).toBe(r.origin);
+      states.push(e.state);
+    });
+    const opened = until(d, 'breaker', 'open');
+    for (let i = 0; i < 5; i++) await d.send({ url: r.url(), secret }, { type: 't', data: i });
+    await opened;
+    expect(d.stats().hosts[r.origin]!.breaker).toBe('open');
+    const countAtOpen = r.count;
+    // Another host is not held up by this one's breaker.
+    await d.send({ url: other.url(), secret }, { type: 't', data: 'x' });
+    await new Promise<void>((resolve) => d.once('delivered', () => resolve()));
+    expect(r.count).toBe(countAtOpen);
+
+    broken = false;
+    await until(d, 'breaker', 'closed');
+    await d.onIdle();
+    expect(t.delivered.filter((e) => e.origin === r.origin)).toHaveLength(5);
+    expect(states.slice(0, 2)).toEqual(['open', 'half-open']);
+    expect(states.at(-1)).toBe('closed');
+    // Each half-open period sent exactly one probe before the breaker moved on.
+    const probes = states.filter((s) => s === 'half-open').length;
+    expect(r.count).toBe(countAtOpen + probes + 4);
+  });
+
+  it('fails messages waiting behind an open breaker as expired once their time to live passes', async () => {
+    const r = await receiver(() => status(500));
+    const d = dispatcher({ ttlMs: 200, breaker: { failureThreshold: 1, cooldownMs: 60_000 }, concurrency: 1 });
+    const t = new Terminals(d);
+    for (let i = 0; i < 3; i++) await d.send({ url: r.url(), secret }, { type: 't', data: i });
+    const started = Date.now();
+    await d.onIdle();
+    expect(t.failed.map((e) => e.reason)).toEqual(['expired', 'expired', 'expired']);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(r.count).toBe(1);
+  });
+});
+
+describe('retries', () => {
+  it('keep one timer per host however many messages wait', async () => {
+    const r = await receiver(() => status(503));
+    const d = dispatcher({ breaker: false, concurrency: 50, retry: { attempts: 2, baseDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const waiting = new Promise<void>((resolve) => {
+      let n = 0;
+      d.on('retry', () => ++n === 100 && resolve());
+    });
+    const before = process.getActiveResourcesInfo().filter((x) => x === 'Timeout').length;
+    for (let i = 0; i < 100; i++) await d.send({ url: r.url(), secret }, { type: 't', data: i });
+    await waiting;
+    expect(d.stats().hosts[r.origin]).toMatchObject({ waiting: 100, inFlight: 0, queued: 0 });
+    const timers = process.getActiveResourcesInfo().filter((x) => x === 'Timeout').length - before;
+    expect(timers).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('ordered hosts', () => {
+  it('deliver one at a time in acceptance order; a retrying message holds the ones behind it', async () => {
+    const tries = new Map<string, number>();
+    const successes: number[] = [];
+    const seen: number[] = [];
+    const r = await receiver((req) => {
+      const id = String(req.headers['webhook-id']);
+      const n = (tries.get(id) ?? 0) + 1;
+      tries.set(id, n);
+      const index = JSON.parse(req.body).data as number;
+      seen.push(index);
+      // Every message fails its first try; every third fails twice.
+      if (n === 1 || (index % 3 === 0 && n === 2)) return status(503);
+      successes.push(index);
+      return ok;
+    });
+    const d = dispatcher({ ordered: true, concurrency: 8, breaker: false });
+    for (let i = 0; i < 12; i++) await d.send({ url: r.url(), secret }, { type: 't', data: i });
+    await d.onIdle();
+    expect(successes).toEqual([...Array(12).keys()]);
+    // Nothing behind a message was even tried before it ended.
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+  });
+});
+
+describe('idle eviction', () => {
+  it('drops an idle host actor, but keeps one whose breaker is open', async () => {
+    const good = await receiver();
+    const bad = await receiver(() => status(500));
+    const d = dispatcher({ idleTimeoutMs: 1, retry: { attempts: 1 }, breaker: { failureThreshold: 1, cooldownMs: 60_000 } });
+    await d.send({ url: good.url(), secret }, { type: 't', data: 1 });
+    await d.send({ url: bad.url(), secret }, { type: 't', data: 1 });
+    await d.onIdle();
+    expect(Object.keys(d.stats().hosts).sort()).toEqual([bad.origin, good.origin].sort());
+    // Only the wall clock is moved: sockets and timers run for real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 10);
+    const evicted = d.evictIdle();
+    vi.useRealTimers();
+    expect(evicted).toBe(1);
+    expect(Object.keys(d.stats().hosts)).toEqual([bad.origin]);
+    expect(d.stats().hosts[bad.origin]!.breaker).toBe('open');
+  });
+
+  it('keeps a rate-limited actor until its bucket has refilled', async () => {
+    const r = await receiver();
+    const d = dispatcher({ idleTimeoutMs: 1, rateLimit: { perSecond: 1, burst: 1 } });
+    await d.send({ url: r.url(), secret }, { type: 't', data: 1 });
+    await d.onIdle();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 10);
+    expect(d.evictIdle()).toBe(0);
+    vi.setSystemTime(Date.now() + 2_000);
+    expect(d.evictIdle()).toBe(1);
+    vi.useRealTimers();
+  });
+});

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Real sockets and servers per file: keep files apart, but do not oversubscribe 2 cores.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { inspect } from 'node:util';
 import type { AddressPolicy } from './address-policy.js';
 import { WebhookError, describe } from './errors.js';
 import type { SignatureScheme } from './options.js';
@@ -32,6 +33,12 @@ export class ResolvedEndpoint {
 
   get keys(): readonly KeyObject[] {
     return this.#keys;
+  }
+
+  /** Header values may carry credentials: logs show the names only. */
+  [inspect.custom](): string {
+    const names = this.headers.filter((_, i) => i % 2 === 0);
+    return `ResolvedEndpoint { url: ${JSON.stringify(this.url)}, headers: [${names.join(', ')}], secrets: ${this.#keys.length} }`;
   }
 }
 

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import { AddressPolicy, type LookupFunction } from './address-policy.js';
-import { EndpointResolver } from './endpoint.js';
+import { EndpointResolver, type ResolvedEndpoint } from './endpoint.js';
 import { nextId, prepareEvent, type PreparedEvent } from './envelope.js';
 import { WebhookError, describe } from './errors.js';
-import type { ActorSink, Message } from './host-actor.js';
+import type { ActorSink, HostActor, Message } from './host-actor.js';
 import { resolveCloseOptions, resolveOptions, type CloseOptions, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import { Router } from './router.js';
 import type { AttemptResult } from './transport.js';
@@ -55,7 +55,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   send(endpoint: Endpoint, event: WebhookEvent): Promise<Receipt> {
     try {
       this.#assertOpen();
-      return Promise.resolve(this.#accept(endpoint, prepareEvent(event, this.#options.maxPayloadBytes)));
+      // The cheap refusals (bad endpoint, full queue) come before serializing the body.
+      const [resolved, actor] = this.#route(endpoint);
+      return Promise.resolve(this.#enqueue(resolved, actor, prepareEvent(event, this.#options.maxPayloadBytes)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -76,7 +78,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       const results = new Array<PublishResult>(endpoints.length);
       for (let i = 0; i < endpoints.length; i++) {
         try {
-          results[i] = { ok: true, receipt: this.#accept(endpoints[i], prepared) };
+          const [resolved, actor] = this.#route(endpoints[i]);
+          results[i] = { ok: true, receipt: this.#enqueue(resolved, actor, prepared) };
         } catch (error) {
           if (!(error instanceof WebhookError)) throw error;
           results[i] = { ok: false, error };
@@ -155,25 +158,30 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (this.#life.state !== 'open') throw new WebhookError('WD_CLOSED', `Expected an open dispatcher, got one that is ${this.#life.state}`);
   }
 
-  #accept(endpoint: unknown, event: PreparedEvent): Receipt {
+  /** The endpoint, validated, and its host actor, which has room. Throws a `WebhookError` otherwise. */
+  #route(endpoint: unknown): [ResolvedEndpoint, HostActor] {
     const resolved = this.#endpoints.resolve(endpoint);
     const actor = this.#router.actorFor(resolved.origin);
+    if (!actor.hasRoom) {
+      throw new WebhookError('WD_QUEUE_FULL', `Expected room in the queue for ${resolved.origin}, got a full queue (\`queueCapacity\` ${actor.capacity})`);
+    }
+    return [resolved, actor];
+  }
+
+  #enqueue(endpoint: ResolvedEndpoint, actor: HostActor, event: PreparedEvent): Receipt {
     const message: Message = {
       id: nextId('msg'),
-      endpoint: resolved,
+      endpoint,
       event,
       acceptedAt: Date.now(),
       attempts: 0,
       dueAt: 0,
       last: undefined,
     };
-    // Counted before the actor sees it: a message can end within accept() (already expired).
+    // Counted before the actor sees it: a message can end inside accept() (already expired).
     this.#accepted++;
-    if (!actor.accept(message)) {
-      this.#accepted--;
-      throw new WebhookError('WD_QUEUE_FULL', `Expected room in the queue for ${resolved.origin}, got a full queue (\`queueCapacity\` ${actor.capacity})`);
-    }
-    return { messageId: message.id, eventId: event.id, origin: resolved.origin };
+    actor.accept(message);
+    return { messageId: message.id, eventId: event.id, origin: endpoint.origin };
   }
 
   #ended(): void {

@@ -74,12 +74,15 @@ export class HostActor {
     if (host.rateLimit !== undefined) this.#limiter = new RateLimiter(host.rateLimit);
   }
 
-  /** Takes a message, or returns false when the queue (retries included) is full. */
-  accept(message: Message): boolean {
-    if (this.#queue.length + this.#retries.size >= this.host.queueCapacity) return false;
+  /** Is there room for one more message (retries count against the capacity)? */
+  get hasRoom(): boolean {
+    return this.#queue.length + this.#retries.size < this.host.queueCapacity;
+  }
+
+  /** Takes a message; call only when {@link hasRoom}. */
+  accept(message: Message): void {
     this.#queue.push(message);
     this.#pump();
-    return true;
   }
 
   get capacity(): number {
@@ -127,6 +130,9 @@ export class HostActor {
     const now = this.ctx.now();
     const { concurrency, ordered } = this.host;
     const ttl = this.ctx.options.ttlMs;
+    const limiter = this.#limiter;
+    /** Stopped by a pause or an open breaker: nothing to ask the rate limiter for. */
+    let held = false;
     while (this.#queue.length > 0) {
       if (this.#inFlight >= concurrency) break;
       if (ordered && (this.#inFlight > 0 || this.#retries.size > 0)) break;
@@ -136,18 +142,26 @@ export class HostActor {
         this.ctx.sink.failed(head, 'expired');
         continue;
       }
-      if (now < this.#pausedUntil) break;
-      if (this.#breaker !== undefined && !this.#breaker.canPass(now)) break;
-      if (this.#limiter !== undefined && !this.#limiter.tryTake()) {
-        this.#limiter.request(this.#queue.length, now, () => this.#pump());
+      if (now < this.#pausedUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) {
+        held = true;
         break;
       }
+      if (limiter !== undefined && !limiter.tryTake()) break;
       this.#queue.shift();
       this.#dispatch(head, this.#breaker?.tryPass(now) ?? 0);
     }
-    if (this.#queue.length === 0) this.#limiter?.drop();
+    if (limiter !== undefined) {
+      // Ask for the next batch while this one is being spent, so Bottleneck's hops overlap
+      // with sending; but never hold more than about one refill beyond what is queued.
+      if (this.#queue.length === 0) limiter.drop();
+      else if (!held && limiter.held < limiter.shape.amount && this.#queue.length > limiter.held) {
+        limiter.request(this.#queue.length - limiter.held, now, this.#onPermits);
+      }
+    }
     this.#arm(now);
   }
+
+  readonly #onPermits = (): void => this.#pump();
 
   #dispatch(message: Message, ticket: number): void {
     const { options } = this.ctx;

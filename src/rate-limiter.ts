@@ -61,14 +61,14 @@ export class RateLimiter {
     return true;
   }
 
-  /** Is a batch already being asked for? */
-  get asking(): boolean {
-    return this.#asking;
+  /** Permits taken from the bucket and not yet spent. */
+  get held(): number {
+    return this.#held;
   }
 
   /**
    * Asks the bucket for up to `want` permits (at most one refill's worth); `onGrant` runs
-   * once they are held. One request at a time.
+   * once they are held. One request at a time: a call while one is out does nothing.
    */
   request(want: number, now: number, onGrant: () => void): void {
     if (this.#asking || this.#closed) return;

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AddressPolicy, type LookupFunction } from '../src/address-policy.js';
 import { Dispatcher } from '../src/index.js';
 import { newSecret, Terminals } from './helpers.js';
-import { Receiver, status } from './receiver.js';
+import { okClose, Receiver } from './receiver.js';
 
 /** [url, refused range or undefined when allowed]. Each spelling is one the WHATWG URL parser accepts. */
 const SPELLINGS: [string, string | undefined][] = [
@@ -109,7 +109,7 @@ describe('destination policy against real connections', () => {
   });
 
   it('connects to the address it checked, and fails a name that later resolves elsewhere as blocked without retrying', async () => {
-    const r = await Receiver.start(() => ({ ...status(200), close: true }));
+    const r = await Receiver.start(() => okClose);
     cleanup.push(() => r.stop());
     const answers = ['127.0.0.1', '127.0.0.2'];
     const lookups: string[] = [];

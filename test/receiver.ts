@@ -31,6 +31,8 @@ export interface Received {
 export type Handler = (request: Received, index: number) => Reply;
 
 export const ok: Reply = { kind: 'status', status: 200, body: 'ok' };
+/** 200, then the server closes the connection: the next request needs a new one. */
+export const okClose: Reply = { kind: 'status', status: 200, body: 'ok', close: true };
 export const status = (code: number, headers?: Record<string, string>, body?: string): Reply => ({ kind: 'status', status: code, headers, body });
 
 export class Receiver {

@@ -4,8 +4,8 @@
  * retries evenly instead of in synchronized waves.
  */
 export function fullJitterDelay(retryIndex: number, baseDelayMs: number, maxDelayMs: number, random: () => number = Math.random): number {
-  // 2^n overflows to Infinity past n ≈ 1023, and Math.min copes with that.
-  const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** retryIndex);
+  // The exponent is capped: 2^n is Infinity past n ≈ 1023, and 0 · Infinity is NaN.
+  const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(retryIndex, 64));
   return Math.floor(random() * ceiling);
 }
 

@@ -24,6 +24,10 @@ function errorOf(result: AttemptResult | undefined): { code: string; message: st
   return result?.error === undefined ? undefined : { code: result.error.code, message: result.error.message };
 }
 
+function facts(m: Message) {
+  return { messageId: m.id, eventId: m.event.id, eventType: m.event.type, url: m.endpoint.url, origin: m.endpoint.origin };
+}
+
 /**
  * Sends signed webhooks. One per process is typical: it keeps a host actor (queue, limiter,
  * breaker, connection pool) per destination origin, and reports every accepted message's end
@@ -193,6 +197,15 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   /** Calls every listener even when one throws; a throwing listener is reported, never propagated. */
   #emit<E extends keyof DispatcherEvents>(name: E, payload: Parameters<DispatcherEvents[E]>[0]): void {
+    // One listener is the common case: emit() reaches it without copying the listener list.
+    if (this.listenerCount(name) === 1) {
+      try {
+        (this.emit as (n: E, p: typeof payload) => boolean)(name, payload);
+      } catch (error) {
+        this.#listenerThrew(error);
+      }
+      return;
+    }
     for (const listener of this.listeners(name)) {
       try {
         (listener as (p: typeof payload) => void)(payload);
@@ -216,20 +229,19 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     }
   }
 
-  #facts(m: Message) {
-    return { messageId: m.id, eventId: m.event.id, eventType: m.event.type, url: m.endpoint.url, origin: m.endpoint.origin };
-  }
-
   readonly #sink: ActorSink = {
     delivered: (m, status, latencyMs) => {
       this.#delivered++;
-      if (this.listenerCount('delivered') > 0) this.#emit('delivered', { ...this.#facts(m), attempts: m.attempts, status, latencyMs });
+      if (this.listenerCount('delivered') > 0) {
+        const { endpoint, event } = m;
+        this.#emit('delivered', { messageId: m.id, eventId: event.id, eventType: event.type, url: endpoint.url, origin: endpoint.origin, attempts: m.attempts, status, latencyMs });
+      }
       this.#ended();
     },
     failed: (m: Message, reason: FailureReason) => {
       this.#failed++;
       if (this.listenerCount('failed') > 0) {
-        const event: Failed = { ...this.#facts(m), attempts: m.attempts, reason };
+        const event: Failed = { ...facts(m), attempts: m.attempts, reason };
         const last = m.last;
         if (last?.status !== undefined) {
           event.status = last.status;
@@ -244,16 +256,16 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     retrying: (m, delayMs) => {
       this.#retries++;
       if (this.listenerCount('retry') > 0) {
-        this.#emit('retry', { ...this.#facts(m), attempt: m.attempts, delayMs, status: m.last?.status, error: errorOf(m.last) });
+        this.#emit('retry', { ...facts(m), attempt: m.attempts, delayMs, status: m.last?.status, error: errorOf(m.last) });
       }
     },
     attempted: (m, result) => {
       if (this.listenerCount('attempt') > 0) {
-        this.#emit('attempt', { ...this.#facts(m), attempt: m.attempts, status: result.status, error: errorOf(result), latencyMs: result.latencyMs });
+        this.#emit('attempt', { ...facts(m), attempt: m.attempts, status: result.status, error: errorOf(result), latencyMs: result.latencyMs });
       }
     },
     gone: (m) => {
-      if (this.listenerCount('gone') > 0) this.#emit('gone', this.#facts(m));
+      if (this.listenerCount('gone') > 0) this.#emit('gone', facts(m));
     },
     breaker: (origin, state) => {
       if (this.listenerCount('breaker') > 0) this.#emit('breaker', { origin, state });

@@ -55,6 +55,8 @@ export class HostActor {
   #inFlight = 0;
   /** A 429 (or 503 with Retry-After) holds the whole host until then. */
   #pausedUntil = 0;
+  /** The rate limit's next token, when the queue waits for one. */
+  #tokenAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #lastActive: number;
@@ -71,7 +73,7 @@ export class HostActor {
     if (host.breaker !== false) {
       this.#breaker = new CircuitBreaker(host.breaker, (state) => ctx.sink.breaker(origin, state), ctx.random);
     }
-    if (host.rateLimit !== undefined) this.#limiter = new RateLimiter(host.rateLimit);
+    if (host.rateLimit !== undefined) this.#limiter = new RateLimiter(host.rateLimit, this.#lastActive);
   }
 
   /** Is there room for one more message (retries count against the capacity)? */
@@ -146,7 +148,13 @@ export class HostActor {
         held = true;
         break;
       }
-      if (limiter !== undefined && !limiter.tryTake()) break;
+      if (limiter !== undefined) {
+        const permit = limiter.take(now);
+        if (permit !== 'ok') {
+          if (permit !== 'ask') this.#tokenAt = permit;
+          break;
+        }
+      }
       this.#queue.shift();
       this.#dispatch(head, this.#breaker?.tryPass(now) ?? 0);
     }
@@ -155,7 +163,7 @@ export class HostActor {
       // with sending; but never hold more than about one refill beyond what is queued.
       if (this.#queue.length === 0) limiter.drop();
       else if (!held && limiter.held < limiter.shape.amount && this.#queue.length > limiter.held) {
-        limiter.request(this.#queue.length - limiter.held, now, this.#onPermits);
+        limiter.request(this.#queue.length - limiter.held, this.#onPermits);
       }
     }
     this.#arm(now);
@@ -170,7 +178,7 @@ export class HostActor {
     const { endpoint, event } = message;
     const headers = ['content-type', 'application/json', 'user-agent', options.userAgent, ...endpoint.headers];
     pushSignatureHeaders(headers, options.signature, endpoint.keys, event.id, Math.floor(Date.now() / 1000), event.body);
-    this.transport.send(endpoint.path, headers, event.body).then((result) => this.#complete(message, ticket, result));
+    this.transport.send(endpoint.path, headers, event.body, (result) => this.#complete(message, ticket, result));
   }
 
   #complete(message: Message, ticket: number, result: AttemptResult): void {
@@ -222,6 +230,7 @@ export class HostActor {
     if (head !== undefined) {
       const blockedUntil = Math.max(this.#pausedUntil, this.#breaker?.reopensAt ?? 0);
       if (blockedUntil > now) at = Math.min(at, blockedUntil, head.acceptedAt + this.ctx.options.ttlMs);
+      else if (this.#tokenAt > now && this.#inFlight < this.host.concurrency) at = Math.min(at, this.#tokenAt);
     }
     if (at === this.#timerAt) return;
     this.#clearTimer();

@@ -1,5 +1,6 @@
 import Bottleneck from 'bottleneck';
 import type { RateLimit } from './options.js';
+import { TokenBucket } from './token-bucket.js';
 
 /** Refills per second when the rate allows: fine enough to spread load, coarse enough to be cheap. */
 const REFILLS_PER_SECOND = 10;
@@ -29,22 +30,28 @@ export function bucketShape({ perSecond, burst }: Required<RateLimit>): BucketSh
 }
 
 /**
- * A host's token bucket, kept in a Bottleneck reservoir (so a cluster datastore can share it
- * later). Bottleneck admits only a few hundred jobs a second, so permits are taken in batches:
- * one weighted job per refill at most, never one job per message. Permits are taken only for
- * messages already queued, and forgotten when the queue empties, so none are hoarded.
+ * A host's rate limit, in two layers.
+ *
+ * Bottleneck holds the budget in its reservoir (so a cluster datastore can share it later).
+ * It admits only a few hundred jobs a second, so permits are taken from it in batches: one
+ * weighted job per refill at most, never one job per message. A batch taken early but spent
+ * late could then cluster with the next one, so every send also takes a token from an exact
+ * local {@link TokenBucket} of the same shape: that is what keeps any one-second window at or
+ * under `perSecond + burst`, whenever the permits arrive.
  */
 export class RateLimiter {
   readonly shape: BucketShape;
   readonly #limiter: Bottleneck;
+  readonly #bucket: TokenBucket;
   #held = 0;
   #asking = false;
   #lastTakenAt = -Infinity;
   #closed = false;
 
-  constructor(limit: Required<RateLimit>) {
+  constructor(limit: Required<RateLimit>, now: number) {
     this.shape = bucketShape(limit);
     const { amount, intervalMs, capacity, heartbeatMs } = this.shape;
+    this.#bucket = new TokenBucket(limit.perSecond, capacity, now);
     this.#limiter = new Bottleneck({
       reservoir: capacity,
       reservoirIncreaseAmount: amount,
@@ -54,33 +61,36 @@ export class RateLimiter {
     });
   }
 
-  /** Spends one held permit. */
-  tryTake(): boolean {
-    if (this.#held < 1) return false;
+  /**
+   * Takes what one send needs at `now`: `'ok'` when it may go; `'ask'` when no Bottleneck
+   * permit is held (call {@link request}); or the time at which the local bucket has a token.
+   */
+  take(now: number): 'ok' | 'ask' | number {
+    if (this.#held < 1) return 'ask';
+    if (!this.#bucket.tryTake(now)) return this.#bucket.nextAt(now);
     this.#held--;
-    return true;
+    this.#lastTakenAt = now;
+    return 'ok';
   }
 
-  /** Permits taken from the bucket and not yet spent. */
+  /** Permits taken from Bottleneck and not yet spent. */
   get held(): number {
     return this.#held;
   }
 
   /**
-   * Asks the bucket for up to `want` permits (at most one refill's worth); `onGrant` runs
+   * Asks Bottleneck for up to `want` permits (at most one refill's worth); `onGrant` runs
    * once they are held. One request at a time: a call while one is out does nothing.
    */
-  request(want: number, now: number, onGrant: () => void): void {
+  request(want: number, onGrant: () => void): void {
     if (this.#asking || this.#closed) return;
     this.#asking = true;
-    const weight = Math.max(1, Math.min(Math.floor(want), Math.floor(this.shape.amount)));
-    this.#lastTakenAt = now;
+    const weight = Math.max(1, Math.min(Math.floor(want), this.shape.amount));
     this.#limiter.schedule({ weight }, () => Promise.resolve()).then(
       () => {
         this.#asking = false;
         if (this.#closed) return;
         this.#held += weight;
-        this.#lastTakenAt = Date.now();
         onGrant();
       },
       () => {
@@ -90,14 +100,14 @@ export class RateLimiter {
     );
   }
 
-  /** Forgets held permits: the queue is empty, and saving them would let a later window burst past the limit. */
+  /** Forgets held permits: the queue is empty, and saved permits would only be spent in a burst later. */
   drop(): void {
     this.#held = 0;
   }
 
-  /** True once the bucket has had time to refill completely: dropping the actor now resets nothing early. */
+  /** True once both buckets have had time to refill: dropping the actor now resets nothing early. */
   settled(now: number): boolean {
-    if (this.#asking) return false;
+    if (this.#asking || !this.#bucket.full(now)) return false;
     const { capacity, amount, intervalMs, heartbeatMs } = this.shape;
     return now - this.#lastTakenAt >= Math.ceil(capacity / amount) * intervalMs + heartbeatMs;
   }

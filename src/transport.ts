@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { LookupFunction } from './address-policy.js';
 
 /** Bytes of an answer read (and thrown away) so its socket can be reused; a larger answer costs the socket instead. */
@@ -22,16 +22,118 @@ class AttemptTimeout extends Error {
   readonly code = 'ETIMEDOUT';
 }
 
+class BodyTooLarge extends Error {
+  readonly code = 'WD_BODY_TOO_LARGE';
+}
+
+/**
+ * One request, as an undici dispatch handler: no response stream, no AbortSignal, no promise.
+ * It ends exactly once, through `done`, whichever of answer, error or deadline comes first.
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  readonly started = performance.now();
+  controller: Dispatcher.DispatchController | undefined;
+  status = 0;
+  retryAfter: string | undefined;
+  kept: Buffer[] | undefined;
+  keptBytes = 0;
+  read = 0;
+  finished = false;
+
+  constructor(
+    readonly deadline: number,
+    private readonly keepBytes: number,
+    private readonly done: (attempt: Attempt, result: AttemptResult) => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // The deadline passed while this request waited for a connection.
+    if (this.finished) controller.abort(new AttemptTimeout('timed out before it was sent'));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+    this.status = status;
+    const retryAfter = headers['retry-after'];
+    this.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+    if (status < 200 || status >= 300) this.kept = [];
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.read += chunk.length;
+    if (this.kept !== undefined && this.keptBytes < this.keepBytes) {
+      const part = chunk.subarray(0, this.keepBytes - this.keptBytes);
+      this.kept.push(part);
+      this.keptBytes += part.length;
+    }
+    if (this.read > DRAIN_LIMIT) controller.abort(new BodyTooLarge('answer body over the drain limit'));
+  }
+
+  onResponseEnd(): void {
+    this.#answer();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    // An answer whose status arrived stands even when its body is cut short (too large,
+    // too slow, reset): the receiver has said what it had to say.
+    if (this.status >= 200) return this.#answer();
+    this.fail(error);
+  }
+
+  /** Ends the attempt with a transport error. */
+  fail(error: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    const e = error as { code?: unknown; name?: unknown; message?: unknown };
+    this.done(this, {
+      error: {
+        code: typeof e.code === 'string' ? e.code : typeof e.name === 'string' ? e.name : 'UNKNOWN',
+        message: typeof e.message === 'string' ? e.message : String(error),
+        original: error,
+      },
+      latencyMs: performance.now() - this.started,
+    });
+  }
+
+  /** The deadline passed: cut the request, or mark it so it is cut when it starts. */
+  expire(timeoutMs: number): void {
+    const error = new AttemptTimeout(`No complete answer within ${timeoutMs} ms`);
+    if (this.status >= 200) {
+      this.controller?.abort(error);
+      return this.#answer();
+    }
+    this.fail(error);
+    this.controller?.abort(error);
+  }
+
+  #answer(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.done(this, {
+      status: this.status,
+      retryAfter: this.retryAfter,
+      body: this.kept === undefined ? undefined : Buffer.concat(this.kept).toString('utf8'),
+      latencyMs: performance.now() - this.started,
+    });
+  }
+}
+
 /**
  * HTTP to one origin over a keep-alive undici `Pool`. Each attempt has one deadline covering
- * connect to the last byte read; redirects are never followed (undici's `request` does not);
- * at most `responseBodyBytes` of an answer are kept and the rest is drained so the connection
- * goes back to the pool.
+ * connect to the last byte read; redirects are never followed (a dispatch never follows them);
+ * at most `responseBodyBytes` of an answer are kept and at most 64 KiB read, so a receiver
+ * that streams forever cannot hold memory or a connection.
+ *
+ * Deadlines are all `timeoutMs` after their start, so attempts in flight expire in the order
+ * they started: one timer, armed for the oldest, serves them all.
  */
 export class Transport {
   readonly #pool: Pool;
   readonly #timeoutMs: number;
   readonly #keepBytes: number;
+  /** In flight, oldest first (Set keeps insertion order). */
+  readonly #inFlight = new Set<Attempt>();
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(origin: string, options: TransportOptions) {
     this.#timeoutMs = options.timeoutMs;
@@ -47,72 +149,55 @@ export class Transport {
     });
   }
 
-  async send(path: string, headers: string[], body: Buffer): Promise<AttemptResult> {
-    const started = performance.now();
-    const controller = new AbortController();
-    const deadline = setTimeout(() => controller.abort(new AttemptTimeout(`No complete answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+  /** Sends one POST; `onDone` runs once with the outcome. */
+  send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void {
+    const attempt = new Attempt(performance.now() + this.#timeoutMs, this.#keepBytes, (a, result) => {
+      this.#inFlight.delete(a);
+      onDone(result);
+    });
+    this.#inFlight.add(attempt);
+    if (this.#timer === undefined) this.#arm();
     try {
-      const response = await this.#pool.request({ method: 'POST', path, headers, body, signal: controller.signal });
-      const { statusCode } = response;
-      let kept: string | undefined;
-      if (statusCode >= 200 && statusCode < 300) {
-        await response.body.dump({ limit: DRAIN_LIMIT });
-      } else {
-        kept = await this.#readPrefix(response.body);
-      }
-      const retryAfter = response.headers['retry-after'];
-      return {
-        status: statusCode,
-        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        body: kept,
-        latencyMs: performance.now() - started,
-      };
+      this.#pool.dispatch({ method: 'POST', path, headers, body }, attempt);
     } catch (error) {
-      const e = error as { code?: unknown; name?: unknown; message?: unknown };
-      return {
-        error: {
-          code: typeof e.code === 'string' ? e.code : typeof e.name === 'string' ? e.name : 'UNKNOWN',
-          message: typeof e.message === 'string' ? e.message : String(error),
-          original: error,
-        },
-        latencyMs: performance.now() - started,
-      };
-    } finally {
-      clearTimeout(deadline);
+      // A closed or destroyed pool throws synchronously.
+      attempt.fail(error);
     }
   }
 
-  /** Keeps the first bytes of a body as text and drains the rest up to {@link DRAIN_LIMIT}. */
-  async #readPrefix(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let read = 0;
-    try {
-      for await (const chunk of body) {
-        read += chunk.length;
-        if (kept < this.#keepBytes) {
-          const part = chunk.subarray(0, this.#keepBytes - kept);
-          chunks.push(part);
-          kept += part.length;
-        }
-        if (read > DRAIN_LIMIT) {
-          body.destroy();
-          break;
-        }
-      }
-    } catch {
-      // A body cut short still leaves the status to classify; what was read is kept.
-    }
-    return Buffer.concat(chunks).toString('utf8');
+  #arm(): void {
+    const oldest = this.#inFlight.values().next().value;
+    if (oldest === undefined) return;
+    this.#timer = setTimeout(this.#expire, Math.max(1, oldest.deadline - performance.now()));
   }
+
+  readonly #expire = (): void => {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (const attempt of this.#inFlight) {
+      if (attempt.deadline > now) break;
+      attempt.expire(this.#timeoutMs);
+      this.#inFlight.delete(attempt);
+    }
+    this.#arm();
+  };
 
   /** Lets in-flight requests finish, then closes the connections. */
-  close(): Promise<void> {
-    return this.#pool.close().catch(() => {});
+  async close(): Promise<void> {
+    await this.#pool.close().catch(() => {});
+    this.#stopTimer();
   }
 
   /** Ends every connection now; in-flight requests fail. */
-  destroy(): Promise<void> {
-    return this.#pool.destroy().catch(() => {});
+  async destroy(): Promise<void> {
+    await this.#pool.destroy().catch(() => {});
+    for (const attempt of this.#inFlight) attempt.fail(new Error('destroyed'));
+    this.#inFlight.clear();
+    this.#stopTimer();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -7,7 +7,7 @@ describe('full-jitter backoff', () => {
     fc.assert(
       fc.property(fc.nat(2000), fc.integer({ min: 0, max: 60_000 }), fc.integer({ min: 0, max: 600_000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (n, base, max, r) => {
         const delay = fullJitterDelay(n, base, max, () => r);
-        const ceiling = Math.min(max, base * 2 ** n);
+        const ceiling = base === 0 ? 0 : Math.min(max, base * 2 ** n);
         expect(Number.isInteger(delay)).toBe(true);
         expect(delay).toBeGreaterThanOrEqual(0);
         expect(delay).toBeLessThan(Math.max(ceiling, 1));

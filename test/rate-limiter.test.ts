@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bucketShape } from '../src/rate-limiter.js';
+import { TokenBucket } from '../src/token-bucket.js';
 
 describe('token bucket shape', () => {
   // Below 1/s a one-second window can hold a full bucket and one refill: burst + 1.
@@ -40,5 +41,38 @@ describe('token bucket shape', () => {
     expect(bucketShape({ perSecond: 5_000, burst: 500 })).toMatchObject({ amount: 500, intervalMs: 100 });
     expect(bucketShape({ perSecond: 1, burst: 1 })).toMatchObject({ amount: 1, intervalMs: 1_000 });
     expect(bucketShape({ perSecond: 10_000, burst: 0 })).toMatchObject({ amount: 200, intervalMs: 20 });
+  });
+});
+
+describe('local token bucket', () => {
+  it('never lets more than capacity + perSecond·w/1000 through in any window of w ms, and is never stingier than the rate', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5_000 }),
+        fc.integer({ min: 1, max: 500 }),
+        fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 400 }),
+        (perSecond, capacity, gaps) => {
+          const bucket = new TokenBucket(perSecond, capacity, 0);
+          const taken: number[] = [];
+          let now = 0;
+          while (bucket.tryTake(now)) taken.push(now);
+          for (const gap of gaps) {
+            now += gap;
+            // Take as many as allowed at this instant, as a backlogged host would.
+            while (bucket.tryTake(now)) taken.push(now);
+            expect(bucket.nextAt(now)).toBeGreaterThan(now);
+          }
+          for (const w of [100, 1_000]) {
+            for (let i = 0, j = 0; i < taken.length; i++) {
+              while (taken[i]! - taken[j]! >= w) j++;
+              expect(i - j + 1).toBeLessThanOrEqual(capacity + (perSecond * w) / 1000 + 1e-9);
+            }
+          }
+          // Backlogged throughout, it hands out everything the rate earned (when no gap is long
+          // enough to overflow the bucket and waste tokens).
+          if (capacity >= (perSecond * 50) / 1000 + 1) expect(taken.length).toBeGreaterThanOrEqual(Math.floor(capacity + (perSecond * now) / 1000) - 1);
+        },
+      ),
+    );
   });
 });

@@ -1,0 +1,43 @@
+/** Small numeric helpers for the benchmarks. */
+import hdr from 'hdr-histogram-js';
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** The most arrivals in any half-open window of `ms` (times sorted ascending). */
+export function maxInWindow(times: number[], ms: number): number {
+  let best = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= ms) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+/** A latency histogram in microseconds, 1 µs to 60 s, 3 significant digits. */
+export function histogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+export function gcHeap(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    gc();
+  }
+  return process.memoryUsage().heapUsed;
+}
+
+/** Runs `fn` for each contender in turn, `rounds` times, alternating, and keeps every result. */
+export async function alternate<K extends string>(rounds: number, contenders: Record<K, () => Promise<number>>): Promise<Record<K, number[]>> {
+  const results = {} as Record<K, number[]>;
+  for (let r = 0; r < rounds; r++) {
+    for (const key of Object.keys(contenders) as K[]) {
+      (results[key] ??= []).push(await contenders[key]());
+    }
+  }
+  return results;
+}

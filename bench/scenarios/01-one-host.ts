@@ -1,0 +1,17 @@
+/** Scenario 1: one host, no rate limit, closed loop: deliveries/s beside raw-undici and naive. */
+import type { Context, ScenarioResult } from '../lib/context.js';
+import { throughput } from '../lib/throughput.js';
+
+export async function run(ctx: Context): Promise<ScenarioResult> {
+  const result = await throughput(ctx, {
+    id: '1',
+    title: 'one host, unlimited',
+    hosts: 1,
+    perHost: 16,
+    messages: ctx.pick(20_000, 100_000),
+    naiveMessages: ctx.pick(4_000, 20_000),
+    rounds: ctx.pick(2, 5),
+  });
+  ctx.shared.peakOneHost = result.rows[0]!.dispatcher;
+  return result;
+}

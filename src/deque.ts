@@ -3,7 +3,8 @@
  * Arrays' `shift()` is O(n) on large queues; a linked list costs a node per item.
  */
 export class Deque<T> {
-  #items: (T | undefined)[] = new Array(16);
+  // Small to start: most hosts hold a few messages at a time, and there may be 10,000 hosts.
+  #items: (T | undefined)[] = new Array(4);
   #head = 0;
   #size = 0;
 

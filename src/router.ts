@@ -1,7 +1,8 @@
 import type { AddressPolicy } from './address-policy.js';
 import { HostActor, type ActorContext } from './host-actor.js';
 import { optionsForOrigin } from './options.js';
-import { Transport } from './transport.js';
+import { Transport, clientOptions, type TransportOptions } from './transport.js';
+import type { Client } from 'undici';
 
 /**
  * Origin → host actor, like undici's `Agent` maps origin → pool: actors are created on first
@@ -11,11 +12,17 @@ import { Transport } from './transport.js';
 export class Router {
   readonly #actors = new Map<string, HostActor>();
   #sweep: NodeJS.Timeout | undefined;
+  readonly #transport: TransportOptions;
+  readonly #client: Client.Options;
 
   constructor(
     private readonly ctx: ActorContext,
-    private readonly policy: AddressPolicy,
-  ) {}
+    policy: AddressPolicy,
+  ) {
+    const { timeoutMs, responseBodyBytes } = ctx.options;
+    this.#transport = { timeoutMs, responseBodyBytes, lookup: policy.lookup };
+    this.#client = clientOptions(this.#transport);
+  }
 
   get size(): number {
     return this.#actors.size;
@@ -31,12 +38,7 @@ export class Router {
     if (actor === undefined) {
       const { options } = this.ctx;
       const host = optionsForOrigin(options, origin);
-      const transport = new Transport(origin, {
-        connections: host.concurrency,
-        timeoutMs: options.timeoutMs,
-        responseBodyBytes: options.responseBodyBytes,
-        lookup: this.policy.lookup,
-      });
+      const transport = new Transport(origin, host.concurrency, this.#transport, this.#client);
       actor = new HostActor(origin, host, transport, this.ctx);
       this.#actors.set(origin, actor);
       this.#startSweep();

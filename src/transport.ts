@@ -1,16 +1,25 @@
-import { Pool, type Dispatcher } from 'undici';
+import { Client, type Dispatcher } from 'undici';
 import type { LookupFunction } from './address-policy.js';
 
 /** Bytes of an answer read (and thrown away) so its socket can be reused; a larger answer costs the socket instead. */
 const DRAIN_LIMIT = 64 * 1024;
 
 export interface TransportOptions {
-  /** Connections to the origin: the host's concurrency. */
-  connections: number;
   timeoutMs: number;
   /** Bytes of a non-2xx body kept for reporting. */
   responseBodyBytes: number;
   lookup: LookupFunction;
+}
+
+/** Builds the undici `Client` options once; every transport of a dispatcher shares them. */
+export function clientOptions(options: TransportOptions): Client.Options {
+  return {
+    pipelining: 1,
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    keepAliveTimeout: 4_000,
+    connect: { timeout: options.timeoutMs, lookup: options.lookup as never, keepAlive: true },
+  };
 }
 
 /** What one attempt came to: an answer, or a transport error. */
@@ -43,6 +52,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   constructor(
     readonly deadline: number,
     private readonly keepBytes: number,
+    readonly client: Client,
     private readonly done: (attempt: Attempt, result: AttemptResult) => void,
   ) {}
 
@@ -119,50 +129,65 @@ class Attempt implements Dispatcher.DispatchHandler {
 }
 
 /**
- * HTTP to one origin over a keep-alive undici `Pool`. Each attempt has one deadline covering
- * connect to the last byte read; redirects are never followed (a dispatch never follows them);
- * at most `responseBodyBytes` of an answer are kept and at most 64 KiB read, so a receiver
- * that streams forever cannot hold memory or a connection.
+ * HTTP to one origin over up to `connections` keep-alive undici `Client`s. Each attempt has one
+ * deadline covering connect to the last byte read; redirects are never followed (a dispatch
+ * never follows them); at most `responseBodyBytes` of an answer are kept and at most 64 KiB
+ * read, so a receiver that streams forever cannot hold memory or a connection.
+ *
+ * Why not undici's `Pool`: its request queue preallocates 2,048 slots, about 18 KiB per
+ * origin, and the host actor already queues and bounds concurrency. Clients are made as
+ * attempts need them, and an attempt always finds an idle one.
  *
  * Deadlines are all `timeoutMs` after their start, so attempts in flight expire in the order
  * they started: one timer, armed for the oldest, serves them all.
  */
 export class Transport {
-  readonly #pool: Pool;
+  readonly #origin: string;
+  readonly #options: Client.Options;
+  readonly #maxClients: number;
   readonly #timeoutMs: number;
   readonly #keepBytes: number;
+  readonly #idle: Client[] = [];
+  readonly #all: Client[] = [];
   /** In flight, oldest first (Set keeps insertion order). */
   readonly #inFlight = new Set<Attempt>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(origin: string, options: TransportOptions) {
+  /**
+   * @param connections the most connections to the origin: the host's concurrency
+   * @param shared options from {@link clientOptions}, shared by every transport
+   */
+  constructor(origin: string, connections: number, options: TransportOptions, shared: Client.Options) {
+    this.#origin = origin;
+    this.#maxClients = connections;
     this.#timeoutMs = options.timeoutMs;
     this.#keepBytes = options.responseBodyBytes;
-    this.#pool = new Pool(origin, {
-      connections: options.connections,
-      pipelining: 1,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      keepAliveTimeout: 4_000,
-      allowH2: false,
-      connect: { timeout: options.timeoutMs, lookup: options.lookup as never, keepAlive: true },
-    });
+    this.#options = shared;
   }
 
-  /** Sends one POST; `onDone` runs once with the outcome. */
+  /** Sends one POST; `onDone` runs once with the outcome. The caller keeps in flight at most `connections`. */
   send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void {
-    const attempt = new Attempt(performance.now() + this.#timeoutMs, this.#keepBytes, (a, result) => {
+    const client = this.#idle.pop() ?? this.#newClient();
+    const attempt = new Attempt(performance.now() + this.#timeoutMs, this.#keepBytes, client, (a, result) => {
       this.#inFlight.delete(a);
+      if (!a.client.destroyed) this.#idle.push(a.client);
       onDone(result);
     });
     this.#inFlight.add(attempt);
     if (this.#timer === undefined) this.#arm();
     try {
-      this.#pool.dispatch({ method: 'POST', path, headers, body }, attempt);
+      client.dispatch({ method: 'POST', path, headers, body }, attempt);
     } catch (error) {
-      // A closed or destroyed pool throws synchronously.
+      // A closed or destroyed client throws synchronously.
       attempt.fail(error);
     }
+  }
+
+  #newClient(): Client {
+    if (this.#all.length >= this.#maxClients) throw new Error(`more than ${this.#maxClients} attempts in flight to ${this.#origin}`);
+    const client = new Client(this.#origin, this.#options);
+    this.#all.push(client);
+    return client;
   }
 
   #arm(): void {
@@ -177,22 +202,20 @@ export class Transport {
     for (const attempt of this.#inFlight) {
       if (attempt.deadline > now) break;
       attempt.expire(this.#timeoutMs);
-      this.#inFlight.delete(attempt);
     }
     this.#arm();
   };
 
   /** Lets in-flight requests finish, then closes the connections. */
   async close(): Promise<void> {
-    await this.#pool.close().catch(() => {});
+    await Promise.all(this.#all.map((c) => c.close().catch(() => {})));
     this.#stopTimer();
   }
 
   /** Ends every connection now; in-flight requests fail. */
   async destroy(): Promise<void> {
-    await this.#pool.destroy().catch(() => {});
+    await Promise.all(this.#all.map((c) => c.destroy().catch(() => {})));
     for (const attempt of this.#inFlight) attempt.fail(new Error('destroyed'));
-    this.#inFlight.clear();
     this.#stopTimer();
   }
 

@@ -6,6 +6,12 @@ import { TokenBucket } from './token-bucket.js';
 const REFILLS_PER_SECOND = 10;
 /** The finest refill interval. Below it Bottleneck's heartbeat would cost more than it meters. */
 const MIN_INTERVAL_MS = 20;
+/**
+ * Bottleneck refills on a heartbeat and loses however late each beat is (measured: about 5%
+ * at 10 refills a second). Its refills are scheduled this much early to make up for it; the
+ * exact local bucket still holds every window to `perSecond + burst`.
+ */
+const HEARTBEAT_HEADROOM = 0.95;
 
 /** How a rate limit maps onto Bottleneck's reservoir. Exported for tests and benchmarks. */
 export interface BucketShape {
@@ -55,7 +61,7 @@ export class RateLimiter {
     this.#limiter = new Bottleneck({
       reservoir: capacity,
       reservoirIncreaseAmount: amount,
-      reservoirIncreaseInterval: intervalMs,
+      reservoirIncreaseInterval: intervalMs * HEARTBEAT_HEADROOM,
       reservoirIncreaseMaximum: capacity,
       heartbeatInterval: heartbeatMs,
     });

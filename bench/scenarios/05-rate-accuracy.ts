@@ -36,9 +36,12 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   limits.forEach((perSecond, i) => {
     const burst = Math.max(1, perSecond / 10);
     const times = (stats.times[rx.ports[i]!] ?? []).sort((a, b) => a - b);
-    // The steady rate: arrivals after the first, over the time they took, less the initial burst.
-    const span = (times.at(-1)! - times[0]!) / 1000;
-    const achieved = (times.length - burst) / span / perSecond;
+    // The steady rate: from one second after the first arrival (past the initial burst, the
+    // connections being opened and the JIT warming up) to the last.
+    const from = times[0]! + 1000;
+    const steady = times.filter((t) => t >= from);
+    const span = (times.at(-1)! - from) / 1000;
+    const achieved = steady.length / span / perSecond;
     const worst = maxInWindow(times, 1000);
     details[`${perSecond}/s`] = { arrivals: times.length, span, worst };
     rows.push(

@@ -120,6 +120,6 @@ export class RateLimiter {
 
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#limiter.disconnect(false);
+    await this.#limiter.disconnect(false).catch(() => {});
   }
 }

@@ -54,7 +54,7 @@ export class Router {
     for (const [origin, actor] of this.#actors) {
       if (!actor.evictable(now, idleMs)) continue;
       this.#actors.delete(origin);
-      void actor.dispose();
+      actor.dispose().catch(() => {});
       evicted++;
     }
     if (this.#actors.size === 0) this.#stopSweep();

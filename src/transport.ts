@@ -152,6 +152,7 @@ export class Transport {
   /** In flight, oldest first (Set keeps insertion order). */
   readonly #inFlight = new Set<Attempt>();
   #timer: NodeJS.Timeout | undefined;
+  #spare = 0;
 
   /**
    * @param connections the most connections to the origin: the host's concurrency
@@ -171,6 +172,7 @@ export class Transport {
     const attempt = new Attempt(performance.now() + this.#timeoutMs, this.#keepBytes, client, (a, result) => {
       this.#inFlight.delete(a);
       if (!a.client.destroyed) this.#idle.push(a.client);
+      else this.#forget(a.client);
       onDone(result);
     });
     this.#inFlight.add(attempt);
@@ -183,8 +185,16 @@ export class Transport {
     }
   }
 
+  #forget(client: Client): void {
+    const i = this.#all.indexOf(client);
+    if (i >= 0) this.#all.splice(i, 1);
+  }
+
   #newClient(): Client {
-    if (this.#all.length >= this.#maxClients) throw new Error(`more than ${this.#maxClients} attempts in flight to ${this.#origin}`);
+    // The actor keeps at most `connections` attempts in flight, so this is a safety net: an
+    // attempt cut at its deadline frees its slot a moment before its client is free. Such a
+    // request waits in that client's own queue.
+    if (this.#all.length >= this.#maxClients) return this.#all[this.#spare++ % this.#all.length]!;
     const client = new Client(this.#origin, this.#options);
     this.#all.push(client);
     return client;

@@ -1,25 +1,10 @@
 import { Webhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebhookError, type Dispatcher } from '../src/index.js';
-import { newSecret, Terminals, testDispatcher } from './helpers.js';
-import { ok, Receiver, status, type Handler } from './receiver.js';
+import { describe, expect, it } from 'vitest';
+import type { WebhookError } from '../src/index.js';
+import { newSecret, scoped, Terminals } from './helpers.js';
+import { ok, status } from './receiver.js';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0)) await fn();
-});
-
-async function receiver(handler?: Handler): Promise<Receiver> {
-  const r = await Receiver.start(handler);
-  cleanup.push(() => r.stop());
-  return r;
-}
-
-function dispatcher(options?: Parameters<typeof testDispatcher>[0]): Dispatcher {
-  const d = testDispatcher(options);
-  cleanup.push(() => d.close());
-  return d;
-}
+const { receiver, dispatcher } = scoped();
 
 describe('delivery against a real receiver', () => {
   it('delivers a JSON envelope that the reference standardwebhooks package verifies', async () => {

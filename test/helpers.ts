@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { afterEach } from 'vitest';
 import { Dispatcher, type Delivered, type DispatcherOptions, type Failed } from '../src/index.js';
+import { Receiver, type Handler } from './receiver.js';
 
 export function newSecret(bytes = 32): string {
   return `whsec_${randomBytes(bytes).toString('base64')}`;
@@ -13,6 +15,29 @@ export function testDispatcher(options: DispatcherOptions = {}): Dispatcher {
     ...options,
     retry: { baseDelayMs: 5, maxDelayMs: 20, ...options.retry },
   });
+}
+
+/**
+ * Receivers and dispatchers that are stopped and closed after each test of the file, whether
+ * the test passed or not. Call once at the top of a test file.
+ */
+export function scoped(): { receiver(handler?: Handler): Promise<Receiver>; dispatcher(options?: DispatcherOptions): Dispatcher } {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0)) await fn();
+  });
+  return {
+    async receiver(handler) {
+      const r = await Receiver.start(handler);
+      cleanup.push(() => r.stop());
+      return r;
+    },
+    dispatcher(options) {
+      const d = testDispatcher(options);
+      cleanup.push(() => d.close());
+      return d;
+    },
+  };
 }
 
 /** Every terminal event, by message id, so a test can check "exactly one each". */

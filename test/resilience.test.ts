@@ -1,22 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BreakerState, Dispatcher } from '../src/index.js';
-import { newSecret, Terminals, testDispatcher } from './helpers.js';
-import { ok, Receiver, status, type Handler } from './receiver.js';
+import { newSecret, scoped, Terminals } from './helpers.js';
+import { ok, status } from './receiver.js';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0)) await fn();
-});
-async function receiver(handler?: Handler): Promise<Receiver> {
-  const r = await Receiver.start(handler);
-  cleanup.push(() => r.stop());
-  return r;
-}
-function dispatcher(options?: Parameters<typeof testDispatcher>[0]): Dispatcher {
-  const d = testDispatcher(options);
-  cleanup.push(() => d.close());
-  return d;
-}
+const { receiver, dispatcher } = scoped();
 const secret = newSecret();
 const until = (d: Dispatcher, name: 'breaker', state: BreakerState) =>
   new Promise<void>((resolve) => {

@@ -171,9 +171,14 @@ export class Transport {
     const client = this.#idle.pop() ?? this.#newClient();
     const attempt = new Attempt(performance.now() + this.#timeoutMs, this.#keepBytes, client, (a, result) => {
       this.#inFlight.delete(a);
-      if (!a.client.destroyed) this.#idle.push(a.client);
-      else this.#forget(a.client);
-      onDone(result);
+      // Never re-enter undici from inside its own callback: when a connection fails it errors
+      // every queued request in a loop and asserts the queue is empty afterwards, and the next
+      // attempt would be dispatched onto that very client. A microtask runs after it unwinds.
+      queueMicrotask(() => {
+        if (!a.client.destroyed) this.#idle.push(a.client);
+        else this.#forget(a.client);
+        onDone(result);
+      });
     });
     this.#inFlight.add(attempt);
     if (this.#timer === undefined) this.#arm();

@@ -175,3 +175,16 @@ describe('listeners', () => {
     warn.mockRestore();
   });
 });
+
+describe('connection refused with requests queued', () => {
+  it('does not re-enter undici while it fails a connection (its queue assertion would crash the process)', async () => {
+    const r = await receiver();
+    await r.down();
+    const d = dispatcher({ concurrency: 1, breaker: false, retry: { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 } });
+    const t = new Terminals(d);
+    for (let i = 0; i < 30; i++) await d.send({ url: r.url(), secret }, { type: 't', data: i });
+    await d.onIdle();
+    expect(t.failed.map((e) => e.reason)).toEqual(Array(30).fill('exhausted'));
+    expect(t.failed[0]!.error?.code).toBe('ECONNREFUSED');
+  });
+});

@@ -30,13 +30,17 @@ describe('rate limits', () => {
     const r = await receiver();
     const perSecond = 200;
     const burst = 20;
-    const d = dispatcher({ rateLimit: { perSecond, burst }, concurrency: 8 });
+    const concurrency = 8;
+    const d = dispatcher({ rateLimit: { perSecond, burst }, concurrency });
     const n = 400;
     for (let i = 0; i < n; i++) await d.send({ url: r.url(), secret }, { type: 't', data: i });
     await d.onIdle();
     const times = r.requests.map((q) => q.at);
     expect(times).toHaveLength(n);
-    expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(perSecond + burst);
+    // Sends never exceed perSecond + burst in a second; what arrives in a second is those sends
+    // plus at most the requests already in flight when it began (concurrency), which a busy
+    // event loop can deliver late and together.
+    expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(perSecond + burst + concurrency);
     // The initial bucket goes out at once; the rest arrives at the refill rate.
     const achieved = (n - burst) / ((times.at(-1)! - times[0]!) / 1000);
     expect(achieved / perSecond).toBeGreaterThan(0.85);

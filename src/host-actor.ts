@@ -185,7 +185,7 @@ export class HostActor {
     this.#inFlight--;
     const now = this.ctx.now();
     this.#lastActive = now;
-    const { sink, options } = this.ctx;
+    const { sink } = this.ctx;
     if (this.#aborted) {
       message.last = result;
       sink.failed(message, 'closed');
@@ -198,13 +198,14 @@ export class HostActor {
 
     if (outcome.kind === 'delivered') {
       sink.delivered(message, result.status!, result.latencyMs);
-    } else if (outcome.kind !== 'retry') {
-      message.last = result;
-      if (outcome.kind === 'gone') sink.gone(message);
-      sink.failed(message, outcome.kind);
     } else {
+      // Kept for the terminal event, whenever it comes.
       message.last = result;
-      this.#retryLater(message, result, outcome.slowHost, now);
+      if (outcome.kind === 'retry') this.#retryLater(message, result, outcome.slowHost, now);
+      else {
+        if (outcome.kind === 'gone') sink.gone(message);
+        sink.failed(message, outcome.kind);
+      }
     }
     this.#pump();
   }

@@ -1,4 +1,4 @@
-import type { WebhookErrorCode } from './errors.js';
+import type { WebhookError } from './errors.js';
 
 /** Where a webhook goes and how it is signed. */
 export interface Endpoint {
@@ -35,7 +35,8 @@ export interface Receipt {
   origin: string;
 }
 
-export type PublishResult = { ok: true; receipt: Receipt } | { ok: false; error: Error & { code: WebhookErrorCode } };
+/** One endpoint's part of a `publish`: accepted, or refused with the reason. */
+export type PublishResult = { ok: true; receipt: Receipt } | { ok: false; error: WebhookError };
 
 interface MessageFacts {
   messageId: string;

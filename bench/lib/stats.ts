@@ -30,14 +30,3 @@ export function gcHeap(): number {
   }
   return process.memoryUsage().heapUsed;
 }
-
-/** Runs `fn` for each contender in turn, `rounds` times, alternating, and keeps every result. */
-export async function alternate<K extends string>(rounds: number, contenders: Record<K, () => Promise<number>>): Promise<Record<K, number[]>> {
-  const results = {} as Record<K, number[]>;
-  for (let r = 0; r < rounds; r++) {
-    for (const key of Object.keys(contenders) as K[]) {
-      (results[key] ??= []).push(await contenders[key]());
-    }
-  }
-  return results;
-}

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { BreakerState, Dispatcher } from '../src/index.js';
+import { maxInWindow } from '../bench/lib/stats.js';
 import { newSecret, scoped, Terminals } from './helpers.js';
 import { ok, status } from './receiver.js';
 
@@ -14,16 +15,6 @@ const until = (d: Dispatcher, name: 'breaker', state: BreakerState) =>
     };
     d.on(name, on);
   });
-
-/** The largest number of arrivals in any half-open window of `ms`. */
-function maxInWindow(times: number[], ms: number): number {
-  let best = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i]! - times[j]! >= ms) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
 
 describe('rate limits', () => {
   it('holds a backlogged host near its rate and never above perSecond + burst in any second', async () => {

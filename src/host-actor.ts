@@ -134,7 +134,7 @@ export class HostActor {
     const ttl = this.ctx.options.ttlMs;
     const limiter = this.#limiter;
     /** Stopped by a pause or an open breaker: nothing to ask the rate limiter for. */
-    let held = false;
+    let blocked = false;
     while (this.#queue.length > 0) {
       if (this.#inFlight >= concurrency) break;
       if (ordered && (this.#inFlight > 0 || this.#retries.size > 0)) break;
@@ -145,7 +145,7 @@ export class HostActor {
         continue;
       }
       if (now < this.#pausedUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) {
-        held = true;
+        blocked = true;
         break;
       }
       if (limiter !== undefined) {
@@ -162,7 +162,7 @@ export class HostActor {
       // Ask for the next batch while this one is being spent, so Bottleneck's hops overlap
       // with sending; but never hold more than about one refill beyond what is queued.
       if (this.#queue.length === 0) limiter.drop();
-      else if (!held && limiter.held < limiter.shape.amount && this.#queue.length > limiter.held) {
+      else if (!blocked && limiter.held < limiter.shape.amount && this.#queue.length > limiter.held) {
         limiter.request(this.#queue.length - limiter.held, this.#onPermits);
       }
     }

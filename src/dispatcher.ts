@@ -1,5 +1,5 @@
-import { EventEmitter } from 'eventemitter3';
 import { AddressPolicy, type LookupFunction } from './address-policy.js';
+import { EventStream, type Subscribable } from './event-stream.js';
 import { EndpointResolver, type ResolvedEndpoint } from './endpoint.js';
 import { nextId, prepareEvent, type PreparedEvent } from './envelope.js';
 import { WebhookError, describe } from './errors.js';
@@ -33,7 +33,8 @@ function facts(m: Message) {
  * breaker, connection pool) per destination origin, and reports every accepted message's end
  * as exactly one `delivered` or `failed` event.
  */
-export class Dispatcher extends EventEmitter<DispatcherEvents> {
+export class Dispatcher implements Subscribable<DispatcherEvents> {
+  readonly #events = new EventStream<DispatcherEvents>((error) => this.#listenerThrew(error));
   readonly #options: ResolvedOptions;
   readonly #endpoints: EndpointResolver;
   readonly #router: Router;
@@ -45,7 +46,6 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #idleWaiters: (() => void)[] = [];
 
   constructor(options?: DispatcherOptions, internals: DispatcherInternals = {}) {
-    super();
     this.#options = resolveOptions(options);
     const policy = new AddressPolicy(this.#options.allowPrivateNetworks, this.#options.allowedNetworks, internals.lookup);
     this.#endpoints = new EndpointResolver(this.#options.signature, policy, this.#options.httpsOnly);
@@ -195,44 +195,48 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     for (const resolve of waiters) resolve();
   }
 
-  /** Calls every listener even when one throws; a throwing listener is reported, never propagated. */
+  /**
+   * Adds a listener. Listeners run synchronously, in the order added, with `this` set to the
+   * dispatcher; one that throws is reported on `error` and never stops the others.
+   */
+  on<E extends keyof DispatcherEvents>(name: E, listener: DispatcherEvents[E]): this {
+    this.#events.add(name, listener, false);
+    return this;
+  }
+
+  /** Adds a listener that is removed before its first call. */
+  once<E extends keyof DispatcherEvents>(name: E, listener: DispatcherEvents[E]): this {
+    this.#events.add(name, listener, true);
+    return this;
+  }
+
+  /** Removes one listener, or every listener of `name` when none is given. */
+  off<E extends keyof DispatcherEvents>(name: E, listener?: DispatcherEvents[E]): this {
+    this.#events.remove(name, listener);
+    return this;
+  }
+
+  listenerCount(name: keyof DispatcherEvents): number {
+    return this.#events.count(name);
+  }
+
   #emit<E extends keyof DispatcherEvents>(name: E, payload: Parameters<DispatcherEvents[E]>[0]): void {
-    // One listener is the common case: emit() reaches it without copying the listener list.
-    if (this.listenerCount(name) === 1) {
-      try {
-        (this.emit as (n: E, p: typeof payload) => boolean)(name, payload);
-      } catch (error) {
-        this.#listenerThrew(error);
-      }
-      return;
-    }
-    for (const listener of this.listeners(name)) {
-      try {
-        (listener as (p: typeof payload) => void)(payload);
-      } catch (error) {
-        this.#listenerThrew(error);
-      }
-    }
+    this.#events.emit(name, payload, this);
   }
 
   #listenerThrew(error: unknown): void {
-    if (this.listenerCount('error') === 0) {
+    if (!this.#events.has('error')) {
       process.emitWarning(`A webhook-dispatcher event listener threw: ${String(error)}`, 'WebhookDispatcherWarning');
       return;
     }
-    for (const listener of this.listeners('error')) {
-      try {
-        listener(error);
-      } catch {
-        // An error listener that throws has nowhere left to report to.
-      }
-    }
+    // What an error listener throws has nowhere left to go.
+    this.#events.emit('error', error, this, () => {});
   }
 
   readonly #sink: ActorSink = {
     delivered: (m, status, latencyMs) => {
       this.#delivered++;
-      if (this.listenerCount('delivered') > 0) {
+      if (this.#events.has('delivered')) {
         // Written out rather than `...facts(m)`: this runs once per delivery, and the spread
         // showed in profiles of the hot path. The other events are rarer.
         const { endpoint, event } = m;
@@ -242,7 +246,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     },
     failed: (m: Message, reason: FailureReason) => {
       this.#failed++;
-      if (this.listenerCount('failed') > 0) {
+      if (this.#events.has('failed')) {
         const event: Failed = { ...facts(m), attempts: m.attempts, reason };
         const last = m.last;
         if (last?.status !== undefined) {
@@ -257,20 +261,20 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     },
     retrying: (m, delayMs) => {
       this.#retries++;
-      if (this.listenerCount('retry') > 0) {
+      if (this.#events.has('retry')) {
         this.#emit('retry', { ...facts(m), attempt: m.attempts, delayMs, status: m.last?.status, error: errorOf(m.last) });
       }
     },
     attempted: (m, result) => {
-      if (this.listenerCount('attempt') > 0) {
+      if (this.#events.has('attempt')) {
         this.#emit('attempt', { ...facts(m), attempt: m.attempts, status: result.status, error: errorOf(result), latencyMs: result.latencyMs });
       }
     },
     gone: (m) => {
-      if (this.listenerCount('gone') > 0) this.#emit('gone', facts(m));
+      if (this.#events.has('gone')) this.#emit('gone', facts(m));
     },
     breaker: (origin, state) => {
-      if (this.listenerCount('breaker') > 0) this.#emit('breaker', { origin, state });
+      if (this.#events.has('breaker')) this.#emit('breaker', { origin, state });
     },
   };
 }

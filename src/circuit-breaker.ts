@@ -79,6 +79,15 @@ export class CircuitBreaker {
     return false;
   }
 
+  /**
+   * The request holding `ticket` ended without showing anything about the host (the client
+   * refused to send it). A half-open breaker may send another probe; nothing else changes.
+   */
+  release(ticket: number): void {
+    if (ticket !== this.#generation) return;
+    if (this.#state.name === 'half-open') this.#state.probing = false;
+  }
+
   /** The request holding `ticket` failed at `now`. Returns whether the breaker opened. */
   failure(ticket: number, now: number): boolean {
     if (ticket !== this.#generation) return false;

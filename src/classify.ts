@@ -8,12 +8,17 @@ export type Outcome =
   | { kind: 'retry'; breakerFailure: boolean; slowHost: boolean }
   | { kind: 'rejected' }
   | { kind: 'gone' }
-  | { kind: 'blocked' };
+  | { kind: 'blocked' }
+  /** The HTTP client refused the request before sending it: no retry can help, and it says nothing about the host. */
+  | { kind: 'refused' };
 
 const DELIVERED: Outcome = { kind: 'delivered' };
 const REJECTED: Outcome = { kind: 'rejected' };
 const GONE: Outcome = { kind: 'gone' };
 const BLOCKED: Outcome = { kind: 'blocked' };
+const REFUSED: Outcome = { kind: 'refused' };
+/** undici's and Node's codes for a request refused before a byte was sent (a header it cannot encode). */
+const REFUSED_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'ERR_INVALID_CHAR', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_HTTP_INVALID_HEADER_VALUE']);
 const RETRY_FAILURE: Outcome = { kind: 'retry', breakerFailure: true, slowHost: false };
 const RETRY_CLIENT: Outcome = { kind: 'retry', breakerFailure: false, slowHost: false };
 const RETRY_SLOW: Outcome = { kind: 'retry', breakerFailure: false, slowHost: true };
@@ -34,7 +39,14 @@ export function classifyStatus(status: number, hasRetryAfter: boolean): Outcome 
   return REJECTED;
 }
 
-/** Transport errors: a refused destination is terminal; timeouts, resets, refusals and DNS failures are retryable breaker failures. */
-export function classifyError(error: { code?: unknown }): Outcome {
-  return error.code === 'WD_BLOCKED_DESTINATION' ? BLOCKED : RETRY_FAILURE;
+/**
+ * Transport errors: a refused destination is terminal; a request the client refused to send
+ * is terminal and no fault of the host's; timeouts, resets, connection refusals and DNS
+ * failures are retryable breaker failures.
+ */
+export function classifyError(error: { code?: unknown } | null | undefined): Outcome {
+  const code = error?.code;
+  if (code === 'WD_BLOCKED_DESTINATION') return BLOCKED;
+  if (typeof code === 'string' && REFUSED_CODES.has(code)) return REFUSED;
+  return RETRY_FAILURE;
 }

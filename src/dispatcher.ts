@@ -1,67 +1,107 @@
 import { AddressPolicy, type LookupFunction } from './address-policy.js';
-import { EventStream, type Subscribable } from './event-stream.js';
+import { systemClock, type Clock, type Timer } from './clock.js';
 import { EndpointResolver, type ResolvedEndpoint } from './endpoint.js';
-import { nextId, prepareEvent, type PreparedEvent } from './envelope.js';
-import { WebhookError, describe } from './errors.js';
-import type { ActorSink, HostActor, Message } from './host-actor.js';
+import { prepareEvent, type PreparedEvent } from './envelope.js';
+import { WebhookError, describe, isWebhookError, refusal, type WebhookErrorCode } from './errors.js';
+import { EventStream, type Subscribable } from './event-stream.js';
+import type { HostActor } from './host-actor.js';
+import { uuidv7 } from './ids.js';
+import { LocalRateLimiter } from './local-rate-limiter.js';
+import type { Message } from './message.js';
 import { resolveCloseOptions, resolveOptions, type CloseOptions, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import { Router } from './router.js';
-import type { AttemptResult } from './transport.js';
-import type { DispatcherEvents, DispatcherStats, Endpoint, Failed, FailureReason, HostStats, PublishResult, Receipt, WebhookEvent } from './types.js';
+import { resolveSendOptions, type ResolvedSendOptions, type SendOptions } from './send-options.js';
+import { createSink } from './sink.js';
+import { UndiciTransport, clientOptions, type TransportFactory } from './transport.js';
+import type { DispatcherEvents, DispatcherStats, Endpoint, HostStats, PublishResult, Receipt, WebhookEvent } from './types.js';
 
 type Lifecycle =
   | { state: 'open' }
   | { state: 'closing'; done: Promise<void> }
   | { state: 'closed'; done: Promise<void> };
 
-/** Options for tests and embedding that are not part of everyday configuration. */
+/** Seams for tests and embedding that are not part of everyday configuration. */
 export interface DispatcherInternals {
   /** Resolves host names; its answers are still checked against the address policy. @default dns.lookup */
   lookup?: LookupFunction;
+  /** Time, timers and randomness for everything the dispatcher does. @default the system clock */
+  clock?: Clock;
+  /** Makes each origin's transport, in place of undici (a recorder in an app's tests). @default undici */
+  transport?: TransportFactory;
 }
 
-function errorOf(result: AttemptResult | undefined): { code: string; message: string } | undefined {
-  return result?.error === undefined ? undefined : { code: result.error.code, message: result.error.message };
+/** Runs `fn`; whatever it throws that is not a `WebhookError` becomes one with `code`, the original as `cause`. */
+function guarded<T>(code: WebhookErrorCode, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (isWebhookError(error)) throw error;
+    throw new WebhookError(code, `Expected ${what} to be readable, but reading it threw: ${describe(error)}`, { cause: error });
+  }
 }
 
-function facts(m: Message) {
-  return { messageId: m.id, eventId: m.event.id, eventType: m.event.type, url: m.endpoint.url, origin: m.endpoint.origin };
+function readInternals(internals: unknown): DispatcherInternals {
+  if (internals === undefined) return {};
+  return guarded('WD_INVALID_OPTIONS', 'the second constructor argument', () => {
+    if (typeof internals !== 'object' || internals === null) throw new WebhookError('WD_INVALID_OPTIONS', `Expected the second constructor argument to be an object, got ${describe(internals)}`);
+    const own = (key: string) => (Object.hasOwn(internals, key) ? (internals as Record<string, unknown>)[key] : undefined);
+    const lookup = own('lookup');
+    const clock = own('clock') as Partial<Clock> | undefined;
+    const transport = own('transport');
+    if (lookup !== undefined && typeof lookup !== 'function') throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`lookup\` to be a dns.lookup-shaped function, got ${describe(lookup)}`);
+    if (transport !== undefined && typeof transport !== 'function') throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`transport\` to be a function (origin, connections) => Transport, got ${describe(transport)}`);
+    if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.random !== 'function')) {
+      throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`clock\` to be an object with now(), setTimer() and random(), got ${describe(clock)}`);
+    }
+    return { lookup: lookup as LookupFunction | undefined, clock: clock as Clock | undefined, transport: transport as TransportFactory | undefined };
+  });
 }
 
 /**
  * Sends signed webhooks. One per process is typical: it keeps a host actor (queue, limiter,
- * breaker, connection pool) per destination origin, and reports every accepted message's end
- * as exactly one `delivered` or `failed` event.
+ * breaker, connections) per destination origin, and reports every accepted message's end as
+ * exactly one `delivered` or `failed` event. Only the dispatcher emits its events: users
+ * subscribe with `on`, `once` and `off`.
  */
 export class Dispatcher implements Subscribable<DispatcherEvents> {
   readonly #events = new EventStream<DispatcherEvents>((error) => this.#listenerThrew(error));
   readonly #options: ResolvedOptions;
+  readonly #perMessage: ResolvedSendOptions;
+  readonly #clock: Clock;
   readonly #endpoints: EndpointResolver;
   readonly #router: Router;
+  readonly #counts = { accepted: 0, delivered: 0, failed: 0, retries: 0 };
   #life: Lifecycle = { state: 'open' };
-  #accepted = 0;
-  #delivered = 0;
-  #failed = 0;
-  #retries = 0;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(options?: DispatcherOptions, internals: DispatcherInternals = {}) {
-    this.#options = resolveOptions(options);
-    const policy = new AddressPolicy(this.#options.allowPrivateNetworks, this.#options.allowedNetworks, internals.lookup);
+  constructor(options?: DispatcherOptions, internals?: DispatcherInternals) {
+    this.#options = guarded('WD_INVALID_OPTIONS', 'the options', () => resolveOptions(options));
+    this.#perMessage = { attempts: this.#options.retry.attempts, ttlMs: this.#options.ttlMs };
+    const seams = readInternals(internals);
+    const clock = (this.#clock = seams.clock ?? systemClock);
+    const policy = new AddressPolicy(this.#options.allowPrivateNetworks, this.#options.allowedNetworks, seams.lookup);
     this.#endpoints = new EndpointResolver(this.#options.signature, policy, this.#options.httpsOnly);
-    this.#router = new Router({ options: this.#options, sink: this.#sink, now: () => Date.now(), random: () => Math.random() }, policy);
+    const { timeoutMs, responseBodyBytes } = this.#options;
+    const transportOptions = { timeoutMs, responseBodyBytes, lookup: policy.lookup, clock };
+    const shared = clientOptions(transportOptions);
+    const transport: TransportFactory = seams.transport ?? ((origin, connections) => new UndiciTransport(origin, connections, transportOptions, shared));
+    const sink = createSink(this.#counts, (name, payload) => this.#events.emit(name, payload as never, this), (name) => this.#events.has(name), () => this.#ended());
+    this.#router = new Router({ options: this.#options, sink, clock, rateLimiter: (limit, now) => new LocalRateLimiter(limit, now) }, transport);
   }
 
   /**
    * Accepts one event for one endpoint. Resolves once the message is in its host's queue;
    * rejects with a `WebhookError` (and emits nothing) when it is not accepted.
    */
-  send(endpoint: Endpoint, event: WebhookEvent): Promise<Receipt> {
+  send(endpoint: Endpoint, event: WebhookEvent, options?: SendOptions): Promise<Receipt> {
     try {
       this.#assertOpen();
+      const perMessage = this.#sendOptions(options);
       // The cheap refusals (bad endpoint, full queue) come before serializing the body.
       const [resolved, actor] = this.#route(endpoint);
-      return Promise.resolve(this.#enqueue(resolved, actor, prepareEvent(event, this.#options.maxPayloadBytes)));
+      const now = this.#clock.now();
+      const prepared = guarded('WD_INVALID_EVENT', 'the event', () => prepareEvent(event, this.#options.maxPayloadBytes, now));
+      return Promise.resolve(this.#enqueue(resolved, actor, prepared, perMessage, now));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -69,24 +109,29 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
 
   /**
    * Fans one event out to many endpoints; the body is serialized once. Resolves with one
-   * result per endpoint, in order: a refused endpoint does not reject the whole call.
-   * Rejects only when nothing can be accepted (closed, invalid event, `endpoints` not an array).
+   * result per endpoint, in order: a refused endpoint gives `{ ok: false, error }` and never
+   * rejects the whole call. Rejects only when nothing can be accepted (closed, invalid event
+   * or options, `endpoints` not an array).
    */
-  publish(event: WebhookEvent, endpoints: Endpoint[]): Promise<PublishResult[]> {
+  publish(event: WebhookEvent, endpoints: Endpoint[], options?: SendOptions): Promise<PublishResult[]> {
     try {
       this.#assertOpen();
+      const perMessage = this.#sendOptions(options);
       if (!Array.isArray(endpoints)) {
         throw new WebhookError('WD_INVALID_ENDPOINT', `Expected \`endpoints\` to be an array, got ${describe(endpoints)}`);
       }
-      const prepared = prepareEvent(event, this.#options.maxPayloadBytes);
-      const results = new Array<PublishResult>(endpoints.length);
-      for (let i = 0; i < endpoints.length; i++) {
+      const now = this.#clock.now();
+      const prepared = guarded('WD_INVALID_EVENT', 'the event', () => prepareEvent(event, this.#options.maxPayloadBytes, now));
+      const count = guarded('WD_INVALID_ENDPOINT', '`endpoints`', () => endpoints.length);
+      const results = new Array<PublishResult>(count);
+      for (let i = 0; i < count; i++) {
         try {
-          const [resolved, actor] = this.#route(endpoints[i]);
-          results[i] = { ok: true, receipt: this.#enqueue(resolved, actor, prepared) };
+          // A listener may close the dispatcher between two endpoints.
+          this.#assertOpen();
+          const [resolved, actor] = this.#route(guarded('WD_INVALID_ENDPOINT', `\`endpoints[${i}]\``, () => endpoints[i]));
+          results[i] = { ok: true, receipt: this.#enqueue(resolved, actor, prepared, perMessage, now) };
         } catch (error) {
-          if (!(error instanceof WebhookError)) throw error;
-          results[i] = { ok: false, error };
+          results[i] = { ok: false, error: isWebhookError(error) ? error : new WebhookError('WD_INVALID_ENDPOINT', `Expected \`endpoints[${i}]\` to be usable, got an error: ${describe(error)}`, { cause: error }) };
         }
       }
       return Promise.resolve(results);
@@ -104,34 +149,32 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   stats(): DispatcherStats {
     const hosts: Record<string, HostStats> = {};
     for (const actor of this.#router.actors()) hosts[actor.origin] = actor.stats();
-    return {
-      accepted: this.#accepted,
-      delivered: this.#delivered,
-      failed: this.#failed,
-      retries: this.#retries,
-      pending: this.#pending,
-      hosts,
-    };
+    return { ...this.#counts, pending: this.#pending, hosts };
   }
 
   /**
-   * Stops accepting (`send` then rejects with `WD_CLOSED`). With `drain`, delivers what was
-   * accepted first, for at most `timeoutMs`; whatever is left then (or at once, without
+   * Stops accepting: from the first instant of the call, `send` and `publish` reject with
+   * `WD_CLOSED`, listeners of the messages failed here included. With `drain`, delivers what
+   * was accepted first, for at most `timeoutMs`; whatever is left then (or at once, without
    * `drain`) fails with reason `'closed'`. Resolves after every accepted message has had its
-   * terminal event and every connection and timer is released. Calling it again returns the same promise.
+   * terminal event and every connection and timer is released. Calling it again returns the
+   * same promise.
    */
   close(options?: CloseOptions): Promise<void> {
     if (this.#life.state !== 'open') return this.#life.done;
     let resolved: { drain: boolean; timeoutMs: number };
     try {
-      resolved = resolveCloseOptions(options);
+      resolved = guarded('WD_INVALID_OPTIONS', 'the close options', () => resolveCloseOptions(options));
     } catch (error) {
       return Promise.reject(error);
     }
-    const done = this.#shutdown(resolved.drain, resolved.timeoutMs).then(() => {
-      this.#life = { state: 'closed', done };
-    });
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
     this.#life = { state: 'closing', done };
+    void this.#shutdown(resolved.drain, resolved.timeoutMs).finally(() => {
+      this.#life = { state: 'closed', done };
+      finish();
+    });
     return done;
   }
 
@@ -140,65 +183,6 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     return this.#router.evictIdle();
   }
 
-  get #pending(): number {
-    return this.#accepted - this.#delivered - this.#failed;
-  }
-
-  async #shutdown(drain: boolean, timeoutMs: number): Promise<void> {
-    if (drain && this.#pending > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = Number.isFinite(timeoutMs) ? new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))) : undefined;
-      await (timeout === undefined ? this.onIdle() : Promise.race([this.onIdle(), timeout]));
-      clearTimeout(timer);
-    }
-    if (this.#pending > 0) {
-      for (const actor of this.#router.actors()) actor.abort();
-      await this.onIdle();
-    }
-    await this.#router.dispose();
-  }
-
-  #assertOpen(): void {
-    if (this.#life.state !== 'open') throw new WebhookError('WD_CLOSED', `Expected an open dispatcher, got one that is ${this.#life.state}`);
-  }
-
-  /** The endpoint, validated, and its host actor, which has room. Throws a `WebhookError` otherwise. */
-  #route(endpoint: unknown): [ResolvedEndpoint, HostActor] {
-    const resolved = this.#endpoints.resolve(endpoint);
-    const actor = this.#router.actorFor(resolved.origin);
-    if (!actor.hasRoom) {
-      throw new WebhookError('WD_QUEUE_FULL', `Expected room in the queue for ${resolved.origin}, got a full queue (\`queueCapacity\` ${actor.capacity})`);
-    }
-    return [resolved, actor];
-  }
-
-  #enqueue(endpoint: ResolvedEndpoint, actor: HostActor, event: PreparedEvent): Receipt {
-    const message: Message = {
-      id: nextId('msg'),
-      endpoint,
-      event,
-      acceptedAt: Date.now(),
-      attempts: 0,
-      dueAt: 0,
-      last: undefined,
-    };
-    // Counted before the actor sees it: a message can end inside accept() (already expired).
-    this.#accepted++;
-    actor.accept(message);
-    return { messageId: message.id, eventId: event.id, origin: endpoint.origin };
-  }
-
-  #ended(): void {
-    if (this.#pending !== 0 || this.#idleWaiters.length === 0) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
-  /**
-   * Adds a listener. Listeners run synchronously, in the order added, with `this` set to the
-   * dispatcher; one that throws is reported on `error` and never stops the others.
-   */
   on<E extends keyof DispatcherEvents>(name: E, listener: DispatcherEvents[E]): this {
     this.#events.add(name, listener, false);
     return this;
@@ -220,8 +204,70 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     return this.#events.count(name);
   }
 
-  #emit<E extends keyof DispatcherEvents>(name: E, payload: Parameters<DispatcherEvents[E]>[0]): void {
-    this.#events.emit(name, payload, this);
+  get #pending(): number {
+    const c = this.#counts;
+    return c.accepted - c.delivered - c.failed;
+  }
+
+  async #shutdown(drain: boolean, timeoutMs: number): Promise<void> {
+    if (drain && this.#pending > 0) {
+      let timer: Timer | undefined;
+      const timeout = Number.isFinite(timeoutMs) ? new Promise<void>((resolve) => (timer = this.#clock.setTimer(resolve, timeoutMs, true))) : undefined;
+      await (timeout === undefined ? this.onIdle() : Promise.race([this.onIdle(), timeout]));
+      timer?.cancel();
+    }
+    if (this.#pending > 0) {
+      for (const actor of this.#router.actors()) actor.abort();
+      await this.onIdle();
+    }
+    await this.#router.dispose();
+  }
+
+  #sendOptions(options: unknown): ResolvedSendOptions {
+    if (options === undefined) return this.#perMessage;
+    return guarded('WD_INVALID_OPTIONS', 'the send options', () => resolveSendOptions(options, this.#perMessage));
+  }
+
+  #assertOpen(): void {
+    if (this.#life.state !== 'open') throw new WebhookError('WD_CLOSED', `Expected an open dispatcher, got one that is ${this.#life.state}`);
+  }
+
+  /** The endpoint, validated, and its host actor, which has room. Throws a `WebhookError` otherwise. */
+  #route(endpoint: unknown): [ResolvedEndpoint, HostActor] {
+    const resolved = guarded('WD_INVALID_ENDPOINT', 'the endpoint', () => this.#endpoints.resolve(endpoint));
+    const actor = this.#router.actorFor(resolved.origin);
+    if (actor === undefined) {
+      throw refusal('WD_QUEUE_FULL', `Expected room for a new host (${resolved.origin}), got ${this.#router.size} busy hosts (\`maxHosts\` ${this.#options.maxHosts})`);
+    }
+    if (!actor.hasRoom) {
+      throw refusal('WD_QUEUE_FULL', `Expected room in the queue for ${resolved.origin}, got a full queue (\`queueCapacity\` ${actor.capacity})`);
+    }
+    return [resolved, actor];
+  }
+
+  #enqueue(endpoint: ResolvedEndpoint, actor: HostActor, event: PreparedEvent, options: ResolvedSendOptions, now: number): Receipt {
+    const message: Message = {
+      id: uuidv7(now),
+      endpoint,
+      event,
+      acceptedAt: now,
+      maxAttempts: options.attempts,
+      expiresAt: now + options.ttlMs,
+      attempts: 0,
+      dueAt: 0,
+      last: undefined,
+    };
+    // Counted before the actor sees it: a message can end inside accept() (already expired).
+    this.#counts.accepted++;
+    actor.accept(message);
+    return { messageId: message.id, eventId: event.id, origin: endpoint.origin };
+  }
+
+  #ended(): void {
+    if (this.#pending !== 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   #listenerThrew(error: unknown): void {
@@ -232,49 +278,4 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     // What an error listener throws has nowhere left to go.
     this.#events.emit('error', error, this, () => {});
   }
-
-  readonly #sink: ActorSink = {
-    delivered: (m, status, latencyMs) => {
-      this.#delivered++;
-      if (this.#events.has('delivered')) {
-        // Written out rather than `...facts(m)`: this runs once per delivery, and the spread
-        // showed in profiles of the hot path. The other events are rarer.
-        const { endpoint, event } = m;
-        this.#emit('delivered', { messageId: m.id, eventId: event.id, eventType: event.type, url: endpoint.url, origin: endpoint.origin, attempts: m.attempts, status, latencyMs });
-      }
-      this.#ended();
-    },
-    failed: (m: Message, reason: FailureReason) => {
-      this.#failed++;
-      if (this.#events.has('failed')) {
-        const event: Failed = { ...facts(m), attempts: m.attempts, reason };
-        const last = m.last;
-        if (last?.status !== undefined) {
-          event.status = last.status;
-          if (last.body) event.responseBody = last.body;
-        }
-        const error = errorOf(last);
-        if (error !== undefined) event.error = error;
-        this.#emit('failed', event);
-      }
-      this.#ended();
-    },
-    retrying: (m, delayMs) => {
-      this.#retries++;
-      if (this.#events.has('retry')) {
-        this.#emit('retry', { ...facts(m), attempt: m.attempts, delayMs, status: m.last?.status, error: errorOf(m.last) });
-      }
-    },
-    attempted: (m, result) => {
-      if (this.#events.has('attempt')) {
-        this.#emit('attempt', { ...facts(m), attempt: m.attempts, status: result.status, error: errorOf(result), latencyMs: result.latencyMs });
-      }
-    },
-    gone: (m) => {
-      if (this.#events.has('gone')) this.#emit('gone', facts(m));
-    },
-    breaker: (origin, state) => {
-      if (this.#events.has('breaker')) this.#emit('breaker', { origin, state });
-    },
-  };
 }

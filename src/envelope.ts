@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { WebhookError, describe } from './errors.js';
+import { uuidv7 } from './ids.js';
 import type { WebhookEvent } from './types.js';
 
 const MAX_TYPE_LENGTH = 256;
@@ -12,18 +12,6 @@ export interface PreparedEvent {
   readonly id: string;
   readonly type: string;
   readonly body: Buffer;
-}
-
-let idPrefix = randomBytes(6).toString('base64url');
-let idCounter = 0;
-
-/** A process-unique id: a random prefix and a counter, cheaper than a UUID per message. */
-export function nextId(kind: 'evt' | 'msg'): string {
-  if (idCounter >= Number.MAX_SAFE_INTEGER) {
-    idPrefix = randomBytes(6).toString('base64url');
-    idCounter = 0;
-  }
-  return `${kind}_${idPrefix}${(idCounter++).toString(36)}`;
 }
 
 /** Nesting deeper than this is left to JSON.stringify, which reports cycles itself. */
@@ -50,8 +38,12 @@ function assertJsonValues(value: unknown, depth: number): void {
   }
 }
 
-/** Validates an event and serializes `{ id, type, timestamp, data }`. Throws `WD_INVALID_EVENT` / `WD_PAYLOAD_TOO_LARGE`. */
-export function prepareEvent(event: unknown, maxPayloadBytes: number): PreparedEvent {
+/**
+ * Validates an event and serializes `{ id, type, timestamp, data }`; a missing id is a new
+ * UUIDv7 and a missing timestamp is `now` (clock milliseconds). Throws `WD_INVALID_EVENT` /
+ * `WD_PAYLOAD_TOO_LARGE`.
+ */
+export function prepareEvent(event: unknown, maxPayloadBytes: number, now: number): PreparedEvent {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new WebhookError('WD_INVALID_EVENT', `Expected the event to be an object, got ${describe(event)}`);
   }
@@ -69,10 +61,10 @@ export function prepareEvent(event: unknown, maxPayloadBytes: number): PreparedE
     throw new WebhookError('WD_INVALID_EVENT', `Expected \`data\` to be a JSON value, got ${describe(data)}`);
   }
   assertJsonValues(data, 0);
-  const eventId = id ?? nextId('evt');
+  const eventId = id ?? uuidv7(now);
   let json: string;
   try {
-    json = JSON.stringify({ id: eventId, type, timestamp: (timestamp ?? new Date()).toISOString(), data });
+    json = JSON.stringify({ id: eventId, type, timestamp: (timestamp ?? new Date(now)).toISOString(), data });
   } catch (error) {
     // JSON.stringify throws TypeError for cycles and BigInt; its message says which.
     throw new WebhookError('WD_INVALID_EVENT', `Expected \`data\` to be serializable as JSON: ${(error as Error).message}`, { cause: error });

@@ -10,7 +10,14 @@ export type WebhookErrorCode =
   | 'WD_QUEUE_FULL'
   | 'WD_BLOCKED_DESTINATION'
   | 'WD_CLOSED'
-  | 'WD_VERIFICATION_FAILED';
+  | 'WD_VERIFICATION_FAILED'
+  | 'WD_STORE_UNAVAILABLE';
+
+/**
+ * Marks every `WebhookError`, from any copy of the library loaded in the process (two versions
+ * in node_modules, or ESM beside CommonJS): `Symbol.for` keys are shared process-wide.
+ */
+const BRAND = Symbol.for('webhook-dispatcher.WebhookError');
 
 /** The one error class of the library. `code` says what went wrong; see {@link WebhookErrorCode}. */
 export class WebhookError extends Error {
@@ -21,11 +28,34 @@ export class WebhookError extends Error {
     super(message, options);
     this.code = code;
   }
+
+  /** `instanceof WebhookError` holds for errors of every copy of the library, not only this one. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // A subclass (none today) keeps the ordinary prototype check.
+    if (this !== WebhookError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
+Object.defineProperty(WebhookError.prototype, BRAND, { value: true });
+
+/** Is `value` a {@link WebhookError}, from this copy of the library or another? */
+export function isWebhookError(value: unknown): value is WebhookError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
 }
 
-/** Is `value` a {@link WebhookError} (also across copies of the library)? */
-export function isWebhookError(value: unknown): value is WebhookError {
-  return value instanceof WebhookError;
+/**
+ * A `WebhookError` without a stack trace, for refusals that are an expected outcome under
+ * load (a full queue during a flood), not a bug to trace: capturing the stack was most of
+ * what a refused send cost (about 10 µs).
+ */
+export function refusal(code: WebhookErrorCode, message: string): WebhookError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new WebhookError(code, message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /**

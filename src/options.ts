@@ -70,6 +70,8 @@ export interface DispatcherOptions extends HostOptions {
   responseBodyBytes?: number;
   /** The `user-agent` header. @default 'webhook-dispatcher/0.1' */
   userAgent?: string;
+  /** Host actors alive at once; a send to a new host beyond it is refused with `WD_QUEUE_FULL`. Minimum `1`. @default Infinity */
+  maxHosts?: number;
 }
 
 export interface ResolvedHostOptions {
@@ -94,6 +96,7 @@ export interface ResolvedOptions {
   idleTimeoutMs: number;
   responseBodyBytes: number;
   userAgent: string;
+  maxHosts: number;
 }
 
 /** Every default in one place. */
@@ -112,6 +115,7 @@ export const DEFAULTS = {
   idleTimeoutMs: 60_000,
   responseBodyBytes: 1_024,
   userAgent: 'webhook-dispatcher/0.1',
+  maxHosts: Infinity,
 } as const satisfies Omit<ResolvedOptions, 'host' | 'hosts' | 'allowedNetworks'> & Omit<ResolvedHostOptions, 'rateLimit'>;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -238,6 +242,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     idleTimeoutMs: integer('idleTimeoutMs', o.idleTimeoutMs, 1, DEFAULTS.idleTimeoutMs),
     responseBodyBytes: integer('responseBodyBytes', o.responseBodyBytes, 0, DEFAULTS.responseBodyBytes),
     userAgent,
+    maxHosts: o.maxHosts === undefined ? DEFAULTS.maxHosts : integer('maxHosts', o.maxHosts, 1, 0),
   };
 }
 

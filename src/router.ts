@@ -1,8 +1,7 @@
-import type { AddressPolicy } from './address-policy.js';
 import { HostActor, type ActorContext } from './host-actor.js';
 import { optionsForOrigin } from './options.js';
-import { Transport, clientOptions, type TransportOptions } from './transport.js';
-import type { Client } from 'undici';
+import type { Timer } from './clock.js';
+import type { TransportFactory } from './transport.js';
 
 /**
  * Origin → host actor, like undici's `Agent` maps origin → pool: actors are created on first
@@ -11,18 +10,12 @@ import type { Client } from 'undici';
  */
 export class Router {
   readonly #actors = new Map<string, HostActor>();
-  #sweep: NodeJS.Timeout | undefined;
-  readonly #transport: TransportOptions;
-  readonly #client: Client.Options;
+  #sweep: Timer | undefined;
 
   constructor(
     private readonly ctx: ActorContext,
-    policy: AddressPolicy,
-  ) {
-    const { timeoutMs, responseBodyBytes } = ctx.options;
-    this.#transport = { timeoutMs, responseBodyBytes, lookup: policy.lookup };
-    this.#client = clientOptions(this.#transport);
-  }
+    private readonly transport: TransportFactory,
+  ) {}
 
   get size(): number {
     return this.#actors.size;
@@ -32,14 +25,22 @@ export class Router {
     return this.#actors.values();
   }
 
-  /** The actor for `origin`, created if there is none. */
-  actorFor(origin: string): HostActor {
+  /** The actor for `origin` if there is one. */
+  get(origin: string): HostActor | undefined {
+    return this.#actors.get(origin);
+  }
+
+  /**
+   * The actor for `origin`, created if there is none; `undefined` when making one would pass
+   * `maxHosts` even after idle actors are dropped.
+   */
+  actorFor(origin: string): HostActor | undefined {
     let actor = this.#actors.get(origin);
     if (actor === undefined) {
       const { options } = this.ctx;
+      if (this.#actors.size >= options.maxHosts && (this.evictIdle() === 0 || this.#actors.size >= options.maxHosts)) return undefined;
       const host = optionsForOrigin(options, origin);
-      const transport = new Transport(origin, host.concurrency, this.#transport, this.#client);
-      actor = new HostActor(origin, host, transport, this.ctx);
+      actor = new HostActor(origin, host, this.transport(origin, host.concurrency), this.ctx);
       this.#actors.set(origin, actor);
       this.#startSweep();
     }
@@ -48,7 +49,7 @@ export class Router {
 
   /** Drops idle actors. Exposed so tests need not wait for the sweep timer. */
   evictIdle(): number {
-    const now = this.ctx.now();
+    const now = this.ctx.clock.now();
     const idleMs = this.ctx.options.idleTimeoutMs;
     let evicted = 0;
     for (const [origin, actor] of this.#actors) {
@@ -72,13 +73,18 @@ export class Router {
   #startSweep(): void {
     if (this.#sweep !== undefined) return;
     const every = Math.max(250, Math.min(this.ctx.options.idleTimeoutMs / 2, 30_000));
-    this.#sweep = setInterval(() => this.evictIdle(), every);
     // Idle actors alone must not keep the process alive.
-    this.#sweep.unref();
+    this.#sweep = this.ctx.clock.setTimer(this.#onSweep, every, false);
   }
 
+  readonly #onSweep = (): void => {
+    this.#sweep = undefined;
+    this.evictIdle();
+    if (this.#actors.size > 0) this.#startSweep();
+  };
+
   #stopSweep(): void {
-    if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    this.#sweep?.cancel();
     this.#sweep = undefined;
   }
 }

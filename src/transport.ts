@@ -1,14 +1,33 @@
 import { Client, type Dispatcher } from 'undici';
 import type { LookupFunction } from './address-policy.js';
+import type { Clock, Timer } from './clock.js';
 
 /** Bytes of an answer read (and thrown away) so its socket can be reused; a larger answer costs the socket instead. */
 const DRAIN_LIMIT = 64 * 1024;
+
+/**
+ * How a host actor sends: one POST at a time per call, the outcome reported once. The actor
+ * keeps at most `connections` attempts in flight. Swap it (the dispatcher's `transport`
+ * internal) to test without a network.
+ */
+export interface Transport {
+  /** Sends one POST; `onDone` runs once, never synchronously inside `send`, with the outcome. */
+  send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void;
+  /** Lets in-flight requests finish, then releases the connections. */
+  close(): Promise<void>;
+  /** Ends every connection now; in-flight requests fail. */
+  destroy(): Promise<void>;
+}
+
+/** Makes the transport for one origin. */
+export type TransportFactory = (origin: string, connections: number) => Transport;
 
 export interface TransportOptions {
   timeoutMs: number;
   /** Bytes of a non-2xx body kept for reporting. */
   responseBodyBytes: number;
   lookup: LookupFunction;
+  clock: Clock;
 }
 
 /** Builds the undici `Client` options once; every transport of a dispatcher shares them. */
@@ -40,7 +59,6 @@ class BodyTooLarge extends Error {
  * It ends exactly once, through `done`, whichever of answer, error or deadline comes first.
  */
 class Attempt implements Dispatcher.DispatchHandler {
-  readonly started = performance.now();
   controller: Dispatcher.DispatchController | undefined;
   status = 0;
   retryAfter: string | undefined;
@@ -50,6 +68,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   finished = false;
 
   constructor(
+    private readonly clock: Clock,
+    readonly started: number,
     readonly deadline: number,
     private readonly keepBytes: number,
     readonly client: Client,
@@ -101,7 +121,7 @@ class Attempt implements Dispatcher.DispatchHandler {
         message: typeof e.message === 'string' ? e.message : String(error),
         original: error,
       },
-      latencyMs: performance.now() - this.started,
+      latencyMs: Math.max(0, this.clock.now() - this.started),
     });
   }
 
@@ -123,7 +143,7 @@ class Attempt implements Dispatcher.DispatchHandler {
       status: this.status,
       retryAfter: this.retryAfter,
       body: this.kept === undefined ? undefined : Buffer.concat(this.kept).toString('utf8'),
-      latencyMs: performance.now() - this.started,
+      latencyMs: Math.max(0, this.clock.now() - this.started),
     });
   }
 }
@@ -141,8 +161,9 @@ class Attempt implements Dispatcher.DispatchHandler {
  * Deadlines are all `timeoutMs` after their start, so attempts in flight expire in the order
  * they started: one timer, armed for the oldest, serves them all.
  */
-export class Transport {
+export class UndiciTransport implements Transport {
   readonly #origin: string;
+  readonly #clock: Clock;
   readonly #options: Client.Options;
   readonly #maxClients: number;
   readonly #timeoutMs: number;
@@ -151,7 +172,7 @@ export class Transport {
   readonly #all: Client[] = [];
   /** In flight, oldest first (Set keeps insertion order). */
   readonly #inFlight = new Set<Attempt>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #spare = 0;
 
   /**
@@ -160,16 +181,17 @@ export class Transport {
    */
   constructor(origin: string, connections: number, options: TransportOptions, shared: Client.Options) {
     this.#origin = origin;
+    this.#clock = options.clock;
     this.#maxClients = connections;
     this.#timeoutMs = options.timeoutMs;
     this.#keepBytes = options.responseBodyBytes;
     this.#options = shared;
   }
 
-  /** Sends one POST; `onDone` runs once with the outcome. The caller keeps in flight at most `connections`. */
   send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void {
     const client = this.#idle.pop() ?? this.#newClient();
-    const attempt = new Attempt(performance.now() + this.#timeoutMs, this.#keepBytes, client, (a, result) => {
+    const now = this.#clock.now();
+    const attempt = new Attempt(this.#clock, now, now + this.#timeoutMs, this.#keepBytes, client, (a, result) => {
       this.#inFlight.delete(a);
       // Never re-enter undici from inside its own callback: when a connection fails it errors
       // every queued request in a loop and asserts the queue is empty afterwards, and the next
@@ -208,12 +230,14 @@ export class Transport {
   #arm(): void {
     const oldest = this.#inFlight.values().next().value;
     if (oldest === undefined) return;
-    this.#timer = setTimeout(this.#expire, Math.max(1, oldest.deadline - performance.now()));
+    // Not owed work: the sockets of attempts in flight keep the process alive while they
+    // last, and once none is left an idle dispatcher must let the process exit.
+    this.#timer = this.#clock.setTimer(this.#expire, Math.max(1, oldest.deadline - this.#clock.now()), false);
   }
 
   readonly #expire = (): void => {
     this.#timer = undefined;
-    const now = performance.now();
+    const now = this.#clock.now();
     for (const attempt of this.#inFlight) {
       if (attempt.deadline > now) break;
       attempt.expire(this.#timeoutMs);
@@ -221,13 +245,11 @@ export class Transport {
     this.#arm();
   };
 
-  /** Lets in-flight requests finish, then closes the connections. */
   async close(): Promise<void> {
     await Promise.all(this.#all.map((c) => c.close().catch(() => {})));
     this.#stopTimer();
   }
 
-  /** Ends every connection now; in-flight requests fail. */
   async destroy(): Promise<void> {
     await Promise.all(this.#all.map((c) => c.destroy().catch(() => {})));
     for (const attempt of this.#inFlight) attempt.fail(new Error('destroyed'));
@@ -235,7 +257,7 @@ export class Transport {
   }
 
   #stopTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach } from 'vitest';
-import { Dispatcher, type Delivered, type DispatcherOptions, type Failed } from '../src/index.js';
+import { Dispatcher, type Delivered, type DispatcherInternals, type DispatcherOptions, type Failed } from '../src/index.js';
 import { Receiver, type Handler } from './receiver.js';
 
 export function newSecret(bytes = 32): string {
@@ -8,20 +8,23 @@ export function newSecret(bytes = 32): string {
 }
 
 /** Fast retries and timeouts, loopback allowed: the test profile. */
-export function testDispatcher(options: DispatcherOptions = {}): Dispatcher {
-  return new Dispatcher({
-    allowPrivateNetworks: true,
-    timeoutMs: 2_000,
-    ...options,
-    retry: { baseDelayMs: 5, maxDelayMs: 20, ...options.retry },
-  });
+export function testDispatcher(options: DispatcherOptions = {}, internals?: DispatcherInternals): Dispatcher {
+  return new Dispatcher(
+    {
+      allowPrivateNetworks: true,
+      timeoutMs: 2_000,
+      ...options,
+      retry: { baseDelayMs: 5, maxDelayMs: 20, ...options.retry },
+    },
+    internals,
+  );
 }
 
 /**
  * Receivers and dispatchers that are stopped and closed after each test of the file, whether
  * the test passed or not. Call once at the top of a test file.
  */
-export function scoped(): { receiver(handler?: Handler): Promise<Receiver>; dispatcher(options?: DispatcherOptions): Dispatcher } {
+export function scoped(): { receiver(handler?: Handler): Promise<Receiver>; dispatcher(options?: DispatcherOptions, internals?: DispatcherInternals): Dispatcher } {
   const cleanup: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const fn of cleanup.splice(0)) await fn();
@@ -32,8 +35,8 @@ export function scoped(): { receiver(handler?: Handler): Promise<Receiver>; disp
       cleanup.push(() => r.stop());
       return r;
     },
-    dispatcher(options) {
-      const d = testDispatcher(options);
+    dispatcher(options, internals) {
+      const d = testDispatcher(options, internals);
       cleanup.push(() => d.close());
       return d;
     },

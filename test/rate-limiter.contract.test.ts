@@ -1,0 +1,96 @@
+/**
+ * One contract for every rate limiter behind the actor's `admit` seam. Each implementation is
+ * driven the way a backlogged host drives it and must keep every window under
+ * `perSecond + burst` while still delivering the rate it promises. The local limiter runs on
+ * fake timers; Bottleneck's promise-and-heartbeat machinery does not advance under fake timers,
+ * so it runs on the real clock for short spells, and its lower bound allows for a busy machine.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BottleneckRateLimiter } from '../src/bottleneck-rate-limiter.js';
+import { LocalRateLimiter } from '../src/local-rate-limiter.js';
+import type { RateLimit } from '../src/options.js';
+import type { RateLimiter } from '../src/rate-limiter.js';
+
+type Factory = (limit: Required<RateLimit>, now: number, wake: () => void) => RateLimiter;
+
+interface Implementation {
+  name: string;
+  make: Factory;
+  /** Fake timers, or the real clock. */
+  fake: boolean;
+  /** The share of the promised rate a backlogged host must get at least. */
+  floor: number;
+  /** How long each rate is driven. */
+  ms: number;
+}
+
+const implementations: Implementation[] = [
+  { name: 'LocalRateLimiter', make: (limit, now) => new LocalRateLimiter(limit, now), fake: true, floor: 0.95, ms: 4_000 },
+  { name: 'BottleneckRateLimiter (local datastore)', make: (limit, now, wake) => new BottleneckRateLimiter(limit, now, wake), fake: false, floor: 0.8, ms: 1_500 },
+];
+
+const advance = (fake: boolean, ms: number) => (fake ? vi.advanceTimersByTimeAsync(ms) : new Promise((resolve) => setTimeout(resolve, ms)));
+
+/** Sends as fast as the limiter admits, for `ms`, with `backlog` always waiting; returns the send times. */
+async function drive({ make: factory, fake }: Implementation, limit: Required<RateLimit>, ms: number, backlog: number): Promise<{ times: number[]; limiter: RateLimiter }> {
+  const start = Date.now();
+  const times: number[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const pump = () => {
+    clearTimeout(timer);
+    for (;;) {
+      const now = Date.now();
+      if (now - start >= ms) return;
+      const wait = limiter.admit(now, backlog);
+      if (wait === 0) {
+        times.push(now - start);
+        continue;
+      }
+      if (Number.isFinite(wait)) timer = setTimeout(pump, wait);
+      return;
+    }
+  };
+  const limiter = factory(limit, start, pump);
+  pump();
+  await advance(fake, ms);
+  clearTimeout(timer);
+  return { times, limiter };
+}
+
+function maxInAnyWindow(times: number[], w: number): number {
+  let best = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= w) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+describe.each(implementations)('$name', (impl) => {
+  afterEach(() => void vi.useRealTimers());
+  const start = () => impl.fake && vi.useFakeTimers({ now: 1_800_000_000_000 });
+
+  it.each([
+    { perSecond: 10, burst: 1 },
+    { perSecond: 100, burst: 10 },
+    { perSecond: 1_000, burst: 100 },
+  ])('never lets more than perSecond + burst through in any second, and sustains the rate ($perSecond/s)', async (limit) => {
+    start();
+    const { times, limiter } = await drive(impl, limit, impl.ms, 1_000_000);
+    await limiter.close();
+    expect(maxInAnyWindow(times, 1000)).toBeLessThanOrEqual(limit.perSecond + limit.burst);
+    // What the rate earned over the spell, on top of the starting burst, less the floor's allowance.
+    expect(times.length).toBeGreaterThanOrEqual(Math.floor(((limit.perSecond * impl.ms) / 1000) * impl.floor));
+  });
+
+  it('is settled only once a quiet spell has refilled it', async () => {
+    start();
+    const limit = { perSecond: 100, burst: 10 };
+    const { limiter } = await drive(impl, limit, 300, 50);
+    limiter.idle();
+    expect(limiter.settled(Date.now())).toBe(false);
+    await advance(impl.fake, 500);
+    expect(limiter.settled(Date.now())).toBe(true);
+    await limiter.close();
+  });
+});

@@ -1,0 +1,70 @@
+import { AddressPolicy } from '../../src/address-policy.js';
+import { EndpointResolver } from '../../src/endpoint.js';
+import { prepareEvent } from '../../src/envelope.js';
+import { HostActor, type ActorSink } from '../../src/host-actor.js';
+import { uuidv7 } from '../../src/ids.js';
+import { LocalRateLimiter } from '../../src/local-rate-limiter.js';
+import type { Message } from '../../src/message.js';
+import { optionsForOrigin, resolveOptions, type DispatcherOptions } from '../../src/options.js';
+import type { FailureReason } from '../../src/types.js';
+import { ManualClock } from './clock.js';
+import { FakeTransport } from './fake-transport.js';
+
+export const ORIGIN = 'http://127.0.0.1:9';
+const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+
+/** What the actor reported, in order. */
+export type Report =
+  | { kind: 'delivered'; id: string; attempts: number }
+  | { kind: 'failed'; id: string; reason: FailureReason; attempts: number }
+  | { kind: 'retrying'; id: string; delayMs: number }
+  | { kind: 'breaker'; state: string };
+
+/**
+ * One HostActor on a manual clock and a fake transport: nothing touches the network, and time
+ * moves only with `clock.advance`.
+ */
+export function actorHarness(options: DispatcherOptions = {}, randoms: number[] = []) {
+  const clock = new ManualClock(1_800_000_000_000, randoms);
+  const transport = new FakeTransport();
+  const resolved = resolveOptions({ allowPrivateNetworks: true, ...options });
+  const reports: Report[] = [];
+  const sink: ActorSink = {
+    delivered: (m) => reports.push({ kind: 'delivered', id: m.id, attempts: m.attempts }),
+    failed: (m, reason) => reports.push({ kind: 'failed', id: m.id, reason, attempts: m.attempts }),
+    retrying: (m, delayMs) => reports.push({ kind: 'retrying', id: m.id, delayMs }),
+    attempted: () => {},
+    gone: () => {},
+    breaker: (_origin, state) => reports.push({ kind: 'breaker', state }),
+  };
+  const actor = new HostActor(ORIGIN, optionsForOrigin(resolved, ORIGIN), transport, {
+    options: resolved,
+    sink,
+    clock,
+    rateLimiter: (limit, now) => new LocalRateLimiter(limit, now),
+  });
+  const endpoint = new EndpointResolver(resolved.signature, new AddressPolicy(true, []), false).resolve({ url: `${ORIGIN}/hook`, secret });
+  let n = 0;
+  /** Accepts a new message (data: its sequence number) and returns it. */
+  const send = (overrides: { attempts?: number; ttlMs?: number } = {}): Message => {
+    const now = clock.now();
+    const message: Message = {
+      id: uuidv7(now),
+      endpoint,
+      event: prepareEvent({ type: 't', data: n++ }, resolved.maxPayloadBytes, now),
+      acceptedAt: now,
+      maxAttempts: overrides.attempts ?? resolved.retry.attempts,
+      expiresAt: now + (overrides.ttlMs ?? resolved.ttlMs),
+      attempts: 0,
+      dueAt: 0,
+      last: undefined,
+    };
+    actor.accept(message);
+    return message;
+  };
+  /** Lets answered requests' microtasks run. */
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+  /** The `data` of each request sent so far, in order. */
+  const sent = () => transport.requests.map((r) => (JSON.parse(r.body) as { data: number }).data);
+  return { actor, clock, transport, reports, send, settle, sent };
+}

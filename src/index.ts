@@ -1,5 +1,5 @@
 export { Dispatcher, type DispatcherInternals } from './dispatcher.js';
-export { verifyWebhook, type VerifyOptions, type HeadersLike } from './verify.js';
+export { verifyWebhook, type VerifyOptions, type HeadersLike, type WebhookEnvelope } from './verify.js';
 export { WebhookError, isWebhookError, type WebhookErrorCode } from './errors.js';
 export { DEFAULTS } from './options.js';
 export type {

@@ -3,17 +3,41 @@ import { WebhookError, describe } from './errors.js';
 import type { SignatureScheme } from './options.js';
 
 const WHSEC_PREFIX = 'whsec_';
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Base64 characters without padding; padding is counted apart (see {@link decodeSecretKey}). */
+const BASE64_BODY = /^[A-Za-z0-9+/]*$/;
+/** The Standard Webhooks spec: keys SHOULD be 24 to 64 bytes. A sender refuses anything else. */
 const MIN_KEY_BYTES = 24;
 const MAX_KEY_BYTES = 64;
 /** A rotation rarely has more than two; the cap keeps one endpoint from costing many HMACs per attempt. */
-const MAX_SECRETS = 8;
+export const MAX_SECRETS = 8;
+/** The `'timestamped-hex'` signature header unless another name is given. */
+export const DEFAULT_SIGNATURE_HEADER = 'x-webhook-signature';
 
 /** Header names the signature owns: endpoint headers may not replace them. */
 export const SIGNATURE_HEADERS: Record<SignatureScheme, readonly string[]> = {
   'standard-webhooks': ['webhook-id', 'webhook-timestamp', 'webhook-signature'],
-  'timestamped-hex': ['x-webhook-signature', 'x-webhook-id'],
+  'timestamped-hex': [DEFAULT_SIGNATURE_HEADER, 'x-webhook-id'],
 };
+
+/**
+ * Decodes a standard-webhooks secret the way the reference libraries (`standardwebhooks`,
+ * `svix`) read one, so a secret they accept works here too: an optional `whsec_` prefix, then
+ * base64 with or without its `=` padding, at least 4 characters. Two of their accidents are
+ * refused: a lone trailing character (length 1 mod 4), which they skip without checking it
+ * (so `whsec_…\n` passes there), and any character outside base64. Returns the key bytes, or
+ * why the text is not a key (never quoting the text: it is a secret).
+ */
+export function decodeSecretKey(text: string): Buffer | string {
+  const encoded = text.startsWith(WHSEC_PREFIX) ? text.slice(WHSEC_PREFIX.length) : text;
+  let end = encoded.length;
+  while (end > 0 && encoded.charCodeAt(end - 1) === 0x3d /* = */) end--;
+  const body = encoded.slice(0, end);
+  if (!BASE64_BODY.test(body)) return 'characters outside base64';
+  if (encoded.length - end > 2 || encoded.length < 4 || body.length % 4 === 1) return `a base64 text of impossible length or padding (${encoded.length} characters)`;
+  // Buffer.from ignores a missing or short padding, as the references do; the bits left over
+  // in a last partial character are dropped by both.
+  return Buffer.from(body, 'base64');
+}
 
 /**
  * Turns one secret into its HMAC key. Keys are `KeyObject`s, so logging one shows its size, never its bytes.
@@ -24,14 +48,12 @@ function parseSecret(scheme: SignatureScheme, secret: unknown, where: string): K
     throw new WebhookError('WD_INVALID_ENDPOINT', `Expected ${where} to be a non-empty string, got ${typeof secret === 'string' ? 'an empty string' : describe(secret)}`);
   }
   if (scheme === 'timestamped-hex') return createSecretKey(Buffer.from(secret, 'utf8'));
-  if (!secret.startsWith(WHSEC_PREFIX)) {
-    throw new WebhookError('WD_INVALID_ENDPOINT', `Expected ${where} to start with \`whsec_\` (standard-webhooks), got a secret without that prefix`);
+  const key = decodeSecretKey(secret);
+  if (typeof key === 'string') {
+    throw new WebhookError('WD_INVALID_ENDPOINT', `Expected ${where} to be base64 key bytes, optionally after \`whsec_\` (standard-webhooks), got ${key}`);
   }
-  const encoded = secret.slice(WHSEC_PREFIX.length);
-  if (!BASE64.test(encoded)) {
-    throw new WebhookError('WD_INVALID_ENDPOINT', `Expected ${where} to be \`whsec_\` followed by base64, got characters outside base64`);
-  }
-  const key = Buffer.from(encoded, 'base64');
+  // Receivers accept shorter keys (see verifyWebhook); a sender is where keys are born, so it
+  // holds them to the spec's range and a weak key never goes into use.
   if (key.length < MIN_KEY_BYTES || key.length > MAX_KEY_BYTES) {
     throw new WebhookError('WD_INVALID_ENDPOINT', `Expected ${where} to hold ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} key bytes, got ${key.length}`);
   }
@@ -47,6 +69,11 @@ export function parseSecrets(scheme: SignatureScheme, secret: unknown): KeyObjec
     return secret.map((s, i) => parseSecret(scheme, s, `\`secret[${i}]\``));
   }
   return [parseSecret(scheme, secret, '`secret`')];
+}
+
+/** HMAC-SHA256 over `prefix` then `body`, the 32 raw bytes. */
+export function signedDigest(key: KeyObject, prefix: string, body: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(prefix).update(body).digest();
 }
 
 function hmac(key: KeyObject, prefix: string, body: Buffer, encoding: 'base64' | 'hex'): string {
@@ -71,7 +98,12 @@ export function signatureValue(scheme: SignatureScheme, keys: readonly KeyObject
   return value;
 }
 
-/** Appends the signature headers (undici's flat `[name, value, …]` form) for one attempt. */
+/**
+ * Appends the signature headers (undici's flat `[name, value, …]` form) for one attempt.
+ * `signatureHeader` names the `'timestamped-hex'` signature header, lower-case (for example
+ * `stripe-signature`); the caller validates it. Standard-webhooks headers have fixed names.
+ * @default signatureHeader 'x-webhook-signature'
+ */
 export function pushSignatureHeaders(
   headers: string[],
   scheme: SignatureScheme,
@@ -79,11 +111,12 @@ export function pushSignatureHeaders(
   eventId: string,
   unixSeconds: number,
   body: Buffer,
+  signatureHeader: string = DEFAULT_SIGNATURE_HEADER,
 ): void {
   const signature = signatureValue(scheme, keys, eventId, unixSeconds, body);
   if (scheme === 'standard-webhooks') {
     headers.push('webhook-id', eventId, 'webhook-timestamp', String(unixSeconds), 'webhook-signature', signature);
   } else {
-    headers.push('x-webhook-id', eventId, 'x-webhook-signature', signature);
+    headers.push('x-webhook-id', eventId, signatureHeader, signature);
   }
 }

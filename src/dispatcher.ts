@@ -246,6 +246,9 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   }
 
   #enqueue(endpoint: ResolvedEndpoint, actor: HostActor, event: PreparedEvent, options: ResolvedSendOptions, now: number): Receipt {
+    // Checked again at the moment of acceptance: reading the endpoint or the event runs the
+    // caller's getters, and one of them may have closed the dispatcher.
+    this.#assertOpen();
     const message: Message = {
       id: uuidv7(now),
       endpoint,

@@ -72,8 +72,9 @@ export class HostActor {
     return this.#queue.length + this.#retries.size < this.host.queueCapacity;
   }
 
-  /** Takes a message; call only when {@link hasRoom}. */
+  /** Takes a message; call only when {@link hasRoom}. An aborted actor ends it at once. */
   accept(message: Message): void {
+    if (this.#aborted) return this.ctx.sink.failed(message, 'closed');
     this.#queue.push(message);
     this.#pump();
   }

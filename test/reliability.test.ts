@@ -89,7 +89,7 @@ describe('a host that goes down and comes back', () => {
 });
 
 describe('flood', () => {
-  it('refuses the excess to a dead host with WD_QUEUE_FULL, keeps the heap bounded, and a healthy host keeps its rate', async () => {
+  it('refuses the excess to a dead host with WD_QUEUE_FULL, keeps the heap bounded, and delivers every healthy message', async () => {
     const dead = await receiver(() => ({ kind: 'hang' }));
     const healthy = await receiver();
     const capacity = 1_000;
@@ -124,12 +124,8 @@ describe('flood', () => {
       d.on('delivered', check);
       check();
     });
-    const times = healthy.requests.map((q) => q.at);
-    const achieved = (healthyCount - burst) / ((times.at(-1)! - times[0]!) / 1000);
-    // The flood shares one event loop with it, so some loss is expected on a busy machine; a
-    // flood that blocked the healthy host (work per send growing with the dead host's queue,
-    // a shared queue) would collapse this far below.
-    expect(achieved / perSecond).toBeGreaterThan(0.6);
+    // Fairness under the flood is proven by counts on a manual clock in fairness.test.ts; here
+    // the real sockets show every healthy message delivered and the dead host's bound held.
     expect(d.stats().hosts[dead.origin]).toMatchObject({ queued: capacity, inFlight: 4 });
   });
 });

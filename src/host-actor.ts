@@ -50,8 +50,13 @@ export class HostActor {
   #timer: Timer | undefined;
   #timerAt = Infinity;
   #lastActive: number;
-  /** Closed without draining: whatever is left or comes back fails with `'closed'`. */
-  #aborted = false;
+  /**
+   * `running`; `paused` by the user (nothing new is sent; time to live still runs); or
+   * `aborted`, closed without draining (whatever is left or comes back fails with `'closed'`).
+   */
+  #mode: 'running' | 'paused' | 'aborted' = 'running';
+  /** Callers of {@link waitForRoom}, resolved when the queue has room again. */
+  #roomWaiters: (() => void)[] | undefined;
 
   constructor(
     readonly origin: string,
@@ -74,7 +79,7 @@ export class HostActor {
 
   /** Takes a message; call only when {@link hasRoom}. An aborted actor ends it at once. */
   accept(message: Message): void {
-    if (this.#aborted) return this.ctx.sink.failed(message, 'closed');
+    if (this.#mode === 'aborted') return this.ctx.sink.failed(message, 'closed');
     this.#queue.push(message);
     this.#pump();
   }
@@ -83,12 +88,46 @@ export class HostActor {
     return this.host.queueCapacity;
   }
 
+  /** Resolves once {@link hasRoom} holds (at once if it does now), or the actor is aborted. */
+  waitForRoom(): Promise<void> {
+    if (this.hasRoom || this.#mode === 'aborted') return Promise.resolve();
+    return new Promise((resolve) => (this.#roomWaiters ??= []).push(resolve));
+  }
+
+  /** Stops sending new attempts until {@link resume}; in-flight attempts finish. */
+  pause(): void {
+    if (this.#mode === 'running') this.#mode = 'paused';
+  }
+
+  resume(): void {
+    if (this.#mode !== 'paused') return;
+    this.#mode = 'running';
+    this.#pump();
+  }
+
+  get paused(): boolean {
+    return this.#mode === 'paused';
+  }
+
+  /**
+   * Ends with `'cancelled'` every queued or waiting message `match` picks (all of them without
+   * one). In-flight attempts are not cut: their answer decides. Returns how many ended.
+   */
+  cancel(match?: (message: Message) => boolean): number {
+    const pick = match ?? (() => true);
+    const ended = [...this.#queue.removeWhere(pick), ...this.#retries.removeWhere(pick)];
+    for (const m of ended) this.ctx.sink.failed(m, 'cancelled');
+    if (ended.length > 0) this.#pump();
+    return ended.length;
+  }
+
   stats(): HostStats {
     return {
       queued: this.#queue.length,
       inFlight: this.#inFlight,
       waiting: this.#retries.size,
       breaker: this.#breaker?.state ?? 'closed',
+      paused: this.#mode === 'paused',
     };
   }
 
@@ -99,6 +138,7 @@ export class HostActor {
    */
   evictable(now: number, idleMs: number): boolean {
     return (
+      this.#mode === 'running' &&
       this.#queue.length === 0 &&
       this.#inFlight === 0 &&
       this.#retries.size === 0 &&
@@ -109,10 +149,11 @@ export class HostActor {
 
   /** Fails everything held with `'closed'`; in-flight attempts are cut and fail the same way. */
   abort(): void {
-    this.#aborted = true;
+    this.#mode = 'aborted';
     this.#clearTimer();
     for (const m of this.#queue.drain()) this.ctx.sink.failed(m, 'closed');
     for (const m of this.#retries.drain()) this.ctx.sink.failed(m, 'closed');
+    this.#notifyRoom();
     void this.transport.destroy();
   }
 
@@ -123,7 +164,7 @@ export class HostActor {
   }
 
   #pump(): void {
-    if (this.#aborted) return;
+    if (this.#mode === 'aborted') return;
     const now = this.#clock.now();
     const { concurrency, ordered } = this.host;
     const limiter = this.#limiter;
@@ -136,7 +177,7 @@ export class HostActor {
         this.ctx.sink.failed(head, 'expired');
         continue;
       }
-      if (now < this.#pausedUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) break;
+      if (this.#mode === 'paused' || now < this.#pausedUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) break;
       if (limiter !== undefined) {
         const wait = limiter.admit(now, this.#queue.length);
         if (wait > 0) {
@@ -148,7 +189,14 @@ export class HostActor {
       this.#dispatch(head, this.#breaker?.tryPass(now) ?? 0, now);
     }
     if (limiter !== undefined && this.#queue.length === 0) limiter.idle();
+    if (this.#roomWaiters !== undefined && this.hasRoom) this.#notifyRoom();
     this.#arm(now);
+  }
+
+  #notifyRoom(): void {
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = undefined;
+    for (const resolve of waiters ?? []) resolve();
   }
 
   readonly #onPermits = (): void => this.#pump();
@@ -168,7 +216,7 @@ export class HostActor {
     const now = this.#clock.now();
     this.#lastActive = now;
     const { sink } = this.ctx;
-    if (this.#aborted) {
+    if (this.#mode === 'aborted') {
       message.last = result;
       sink.failed(message, 'closed');
       return;
@@ -212,7 +260,7 @@ export class HostActor {
     let at = this.#retries.peek()?.dueAt ?? Infinity;
     const head = this.#queue.peek();
     if (head !== undefined) {
-      const blockedUntil = Math.max(this.#pausedUntil, this.#breaker?.reopensAt ?? 0);
+      const blockedUntil = this.#mode === 'paused' ? Infinity : Math.max(this.#pausedUntil, this.#breaker?.reopensAt ?? 0);
       if (blockedUntil > now) at = Math.min(at, blockedUntil, head.expiresAt);
       else if (this.#permitAt > now && this.#inFlight < this.host.concurrency) at = Math.min(at, this.#permitAt);
     }
@@ -232,7 +280,7 @@ export class HostActor {
     while ((this.#retries.peek()?.dueAt ?? Infinity) <= now) due.push(this.#retries.pop()!);
     // Retries are older than anything queued: they go first, earliest due at the very front.
     for (let i = due.length - 1; i >= 0; i--) this.#queue.unshift(due[i]!);
-    if (now < this.#pausedUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) {
+    if (this.#mode === 'paused' || now < this.#pausedUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) {
       for (const m of this.#queue.removeWhere((m) => now >= m.expiresAt)) this.ctx.sink.failed(m, 'expired');
     }
     this.#pump();

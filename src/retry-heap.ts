@@ -54,4 +54,13 @@ export class RetryHeap<T extends Due> {
   drain(): T[] {
     return this.#items.splice(0);
   }
+
+  /** Removes and returns every item `match` picks, in no particular order. O(n log n). */
+  removeWhere(match: (item: T) => boolean): T[] {
+    const removed: T[] = [];
+    const kept: T[] = [];
+    for (const item of this.#items.splice(0)) (match(item) ? removed : kept).push(item);
+    for (const item of kept) this.push(item);
+    return removed;
+  }
 }

@@ -56,7 +56,7 @@ export interface Delivered extends MessageFacts {
 }
 
 /** Why a message ended without delivery. */
-export type FailureReason = 'rejected' | 'exhausted' | 'expired' | 'blocked' | 'gone' | 'closed';
+export type FailureReason = 'rejected' | 'exhausted' | 'expired' | 'blocked' | 'gone' | 'closed' | 'cancelled';
 
 /** A message ended without delivery: the dead letter, for the caller to keep or drop. Terminal. */
 export interface Failed extends MessageFacts {
@@ -118,6 +118,8 @@ export interface HostStats {
   /** Waiting for their retry time. */
   waiting: number;
   breaker: BreakerState;
+  /** Paused with `pause(origin)`: nothing new is sent until `resume(origin)`. */
+  paused: boolean;
 }
 
 export interface DispatcherStats {

@@ -80,7 +80,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     const seams = readInternals(internals);
     const clock = (this.#clock = seams.clock ?? systemClock);
     const policy = new AddressPolicy(this.#options.allowPrivateNetworks, this.#options.allowedNetworks, seams.lookup);
-    this.#endpoints = new EndpointResolver(this.#options.signature, policy, this.#options.httpsOnly);
+    this.#endpoints = new EndpointResolver(this.#options.signature, policy, this.#options.httpsOnly, this.#options.signatureHeader);
     const { timeoutMs, responseBodyBytes } = this.#options;
     const transportOptions = { timeoutMs, responseBodyBytes, lookup: policy.lookup, clock };
     const shared = clientOptions(transportOptions);

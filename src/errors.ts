@@ -71,9 +71,15 @@ export function describe(value: unknown): string {
     const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
     return `\`${JSON.stringify(shown)}\` (string)`;
   }
+  // String(-0) is "0": show the sign, or "got `0`" would look like a valid value refused.
+  if (Object.is(value, -0)) return '`-0` (number)';
   if (type === 'number' || type === 'boolean' || type === 'bigint') return `\`${String(value)}\` (${type})`;
   if (type === 'function' || type === 'symbol') return `a ${type}`;
-  if (Array.isArray(value)) return 'an array';
+  try {
+    if (Array.isArray(value)) return 'an array';
+  } catch {
+    // A revoked Proxy: describing bad input must not throw.
+  }
   return 'an object';
 }
 

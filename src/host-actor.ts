@@ -207,7 +207,7 @@ export class HostActor {
     this.#inFlight++;
     const { endpoint, event } = message;
     const headers = ['content-type', 'application/json', 'user-agent', options.userAgent, ...endpoint.headers];
-    pushSignatureHeaders(headers, options.signature, endpoint.keys, event.id, Math.floor(now / 1000), event.body);
+    pushSignatureHeaders(headers, endpoint.scheme, endpoint.keys, event.id, Math.floor(now / 1000), event.body, options.signatureHeader);
     this.transport.send(endpoint.path, headers, event.body, (result) => this.#complete(message, ticket, result));
   }
 

@@ -1,40 +1,47 @@
-import { invalidOptions, WebhookError, describe } from './errors.js';
+import { WebhookError, invalidOptions } from './errors.js';
+import { MAX_HEADER_VALUE_LENGTH, OWNED_HEADERS, isHeaderValue } from './http-fields.js';
+import { boolean, grouped, integer, number, ownKeys, readObject, type OptionReader } from './option-checks.js';
+import { SIGNATURE_HEADERS } from './signing.js';
 
 /** A token bucket for one host. */
 export interface RateLimit {
-  /** Sustained requests per second to the host. Minimum `0.01`. */
+  /** Sustained requests per second to the host. From `0.01` to `1_000_000`. */
   perSecond: number;
   /**
    * Requests that may go out at once after a quiet spell, beyond the steady rate: no
-   * one-second window ever sees more than `perSecond + burst`.
+   * one-second window ever sees more than `perSecond + burst`. From `0` to `1_000_000`.
    * @default one refill: `perSecond / 10` (at least 1)
    */
   burst?: number;
 }
 
 export interface BreakerOptions {
-  /** Consecutive failures (5xx, timeouts, connection errors) that open the breaker. Minimum `1`. @default 5 */
+  /** Consecutive failures (5xx, timeouts, connection errors) that open the breaker. From `1` to `2_147_483_647`. @default 5 */
   failureThreshold: number;
-  /** Milliseconds the breaker stays open before one probe is let through (plus up to 20% jitter). Minimum `1`. @default 30_000 */
+  /**
+   * Milliseconds the breaker stays open before one probe is let through (plus up to 20% jitter).
+   * From `1` to `1_789_569_706`: with its jitter it stays one timer under Node's 2^31 − 1 ms limit.
+   * @default 30_000
+   */
   cooldownMs: number;
 }
 
 export interface RetryOptions {
-  /** Attempts in all, the first included. Minimum `1`. @default 8 */
+  /** Attempts in all, the first included. From `1` to `2_147_483_647`. @default 8 */
   attempts: number;
-  /** Milliseconds: the cap of the first retry's delay, doubled each retry. Minimum `0`. @default 1_000 */
+  /** Milliseconds: the cap of the first retry's delay, doubled each retry. From `0` to `2_147_483_647`. @default 1_000 */
   baseDelayMs: number;
-  /** Milliseconds: no retry delay is drawn above this. Minimum `0`. @default 300_000 */
+  /** Milliseconds: no retry delay is drawn above this. From `0` to `2_147_483_647`. @default 300_000 */
   maxDelayMs: number;
-  /** Milliseconds: a receiver's `Retry-After` is honoured up to this. Minimum `0`. @default 600_000 */
+  /** Milliseconds: a receiver's `Retry-After` is honoured up to this. From `0` to `2_147_483_647`. @default 600_000 */
   maxRetryAfterMs: number;
 }
 
 /** Options that can differ per host (origin). */
 export interface HostOptions {
-  /** Requests in flight to one origin (and its connection pool size). Minimum `1`. @default 10 */
+  /** Requests in flight to one origin (and its connection pool size). From `1` to `10_000`. @default 10 */
   concurrency?: number;
-  /** Messages waiting for one origin, retries included. Minimum `1`. @default 10_000 */
+  /** Messages waiting for one origin, retries included. From `1` to `2_147_483_647`. @default 10_000 */
   queueCapacity?: number;
   /** Requests per second to one origin. @default none (unlimited) */
   rateLimit?: RateLimit | false;
@@ -46,31 +53,51 @@ export interface HostOptions {
 
 export type SignatureScheme = 'standard-webhooks' | 'timestamped-hex';
 
+/**
+ * Constructor options. Every key is checked: an unknown one (a misspelling such as `retries`)
+ * throws `WD_INVALID_OPTIONS` naming the nearest valid key. Only own properties are read.
+ */
 export interface DispatcherOptions extends HostOptions {
   /** Per-origin overrides, keyed by origin (`https://api.example.com`, `http://127.0.0.1:8080`). */
   hosts?: Record<string, HostOptions>;
   retry?: Partial<RetryOptions>;
-  /** Milliseconds for one attempt, from connecting to the answer's last byte. Minimum `1`. @default 15_000 */
+  /** Milliseconds for one attempt, from connecting to the answer's last byte. From `1` to `2_147_483_647`. @default 15_000 */
   timeoutMs?: number;
-  /** Milliseconds after acceptance at which an undelivered message fails with `'expired'`. Minimum `1`. @default 86_400_000 (24 h) */
+  /**
+   * Milliseconds after acceptance at which an undelivered message fails with `'expired'`.
+   * From `1` to `31_536_000_000` (365 days). @default 86_400_000 (24 h)
+   */
   ttlMs?: number;
-  /** Bytes: cap on one serialized event body. Minimum `1`. @default 1_048_576 */
+  /** Bytes: cap on one serialized event body. From `1` to `536_870_912` (512 MiB). @default 1_048_576 */
   maxPayloadBytes?: number;
-  /** How requests are signed. @default 'standard-webhooks' */
+  /** How requests are signed, unless an endpoint names its own `signature`. @default 'standard-webhooks' */
   signature?: SignatureScheme;
-  /** Allow private, loopback, link-local, CGNAT and unique-local destinations. @default false */
+  /**
+   * The header `'timestamped-hex'` signs in: a lower-case HTTP token of at most 64 characters,
+   * not one the dispatcher sets otherwise. Endpoints may not set it. @default 'x-webhook-signature'
+   */
+  signatureHeader?: string;
+  /**
+   * Allow private, loopback, CGNAT, unique-local and site-local destinations. Link-local
+   * (169.254.0.0/16, the cloud metadata address among them, and fe80::/10) stays refused unless
+   * `allowedNetworks` names it. @default false
+   */
   allowPrivateNetworks?: boolean;
-  /** CIDR ranges allowed even though they are private, for example `['10.1.0.0/16']`. @default [] */
+  /**
+   * CIDR ranges allowed even though they are private or link-local, for example `['10.1.0.0/16']`.
+   * IPv4 as four decimal octets, no host bits set; none may reach multicast, broadcast or
+   * unspecified addresses (so no `/0`). @default []
+   */
   allowedNetworks?: string[];
   /** Refuse `http:` endpoints. @default false */
   httpsOnly?: boolean;
-  /** Milliseconds a host actor may sit idle before it and its connections are dropped. Minimum `1`. @default 60_000 */
+  /** Milliseconds a host actor may sit idle before it and its connections are dropped. From `1` to `2_147_483_647`. @default 60_000 */
   idleTimeoutMs?: number;
-  /** Bytes of a non-2xx answer's body kept for the `failed` event. Minimum `0`. @default 1_024 */
+  /** Bytes of a non-2xx answer's body kept for the `failed` event. From `0` to `1_048_576`. @default 1_024 */
   responseBodyBytes?: number;
-  /** The `user-agent` header. @default 'webhook-dispatcher/0.1' */
+  /** The `user-agent` header: tab, visible ASCII or Latin-1 characters, at most 8_192. @default 'webhook-dispatcher/0.1' */
   userAgent?: string;
-  /** Host actors alive at once; a send to a new host beyond it is refused with `WD_QUEUE_FULL`. Minimum `1`. @default Infinity */
+  /** Host actors (origins) alive at once; a send to a new origin beyond it, when no idle one can be dropped, is refused with `WD_QUEUE_FULL`. An integer >= 1, or `Infinity`. @default Infinity */
   maxHosts?: number;
 }
 
@@ -90,6 +117,7 @@ export interface ResolvedOptions {
   ttlMs: number;
   maxPayloadBytes: number;
   signature: SignatureScheme;
+  signatureHeader: string;
   allowPrivateNetworks: boolean;
   allowedNetworks: string[];
   httpsOnly: boolean;
@@ -97,6 +125,14 @@ export interface ResolvedOptions {
   responseBodyBytes: number;
   userAgent: string;
   maxHosts: number;
+  /** Passed through unchecked for now. */
+  store: unknown;
+  /** Passed through unchecked for now. */
+  retention: unknown;
+  /** Passed through unchecked for now. */
+  cluster: unknown;
+  /** Passed through unchecked for now. */
+  telemetry: unknown;
 }
 
 /** Every default in one place. */
@@ -110,72 +146,76 @@ export const DEFAULTS = {
   ttlMs: 86_400_000,
   maxPayloadBytes: 1_048_576,
   signature: 'standard-webhooks',
+  signatureHeader: 'x-webhook-signature',
   allowPrivateNetworks: false,
   httpsOnly: false,
   idleTimeoutMs: 60_000,
   responseBodyBytes: 1_024,
   userAgent: 'webhook-dispatcher/0.1',
   maxHosts: Infinity,
-} as const satisfies Omit<ResolvedOptions, 'host' | 'hosts' | 'allowedNetworks'> & Omit<ResolvedHostOptions, 'rateLimit'>;
+} as const satisfies Omit<ResolvedOptions, 'host' | 'hosts' | 'allowedNetworks' | 'store' | 'retention' | 'cluster' | 'telemetry'> &
+  Omit<ResolvedHostOptions, 'rateLimit'>;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+/** The valid keys of each level of the options, one list per level: add a new option's name here. */
+export const OPTION_KEYS = {
+  host: ['concurrency', 'queueCapacity', 'rateLimit', 'ordered', 'breaker'],
+  top: [
+    'concurrency', 'queueCapacity', 'rateLimit', 'ordered', 'breaker',
+    'hosts', 'retry', 'timeoutMs', 'ttlMs', 'maxPayloadBytes', 'signature', 'signatureHeader',
+    'allowPrivateNetworks', 'allowedNetworks', 'httpsOnly', 'idleTimeoutMs', 'responseBodyBytes', 'userAgent',
+    'maxHosts', 'store', 'retention', 'cluster', 'telemetry',
+  ],
+  retry: ['attempts', 'baseDelayMs', 'maxDelayMs', 'maxRetryAfterMs'],
+  rateLimit: ['perSecond', 'burst'],
+  breaker: ['failureThreshold', 'cooldownMs'],
+  close: ['drain', 'timeoutMs'],
+} as const satisfies Record<string, readonly string[]>;
 
-function integer(name: string, value: unknown, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw invalidOptions(name, `an integer >= ${min}`, value);
-  }
-  return value;
-}
-
-function number(name: string, value: unknown, min: number, fallback: number | undefined): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw invalidOptions(name, `a finite number >= ${min}`, value);
-  }
-  return value;
-}
-
-function boolean(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalidOptions(name, 'a boolean', value);
-  return value;
-}
-
-function object(name: string, value: unknown): Record<string, unknown> {
-  if (!isPlainObject(value)) throw invalidOptions(name, 'an object', value);
-  return value;
-}
+/**
+ * Upper bounds. Node runs a timer of 2^31 ms or more after 1 ms, so a duration that becomes
+ * one timer stays below it; waits that may be longer (`ttlMs`, a close's `timeoutMs`) are
+ * stepped by the dispatcher and capped at a year.
+ */
+export const LIMITS = {
+  timerMs: 2_147_483_647,
+  longWaitMs: 365 * 86_400_000,
+  /** `timerMs` less the breaker's 20% cooldown jitter. */
+  cooldownMs: Math.floor(2_147_483_647 / 1.2),
+  count: 2_147_483_647,
+  concurrency: 10_000,
+  perSecond: 1_000_000,
+  maxPayloadBytes: 512 * 1024 * 1024,
+  responseBodyBytes: 1024 * 1024,
+  headerName: 64,
+} as const;
 
 function rateLimit(name: string, value: unknown, fallback: Required<RateLimit> | undefined): Required<RateLimit> | undefined {
   if (value === undefined) return fallback;
   if (value === false) return undefined;
-  const o = object(name, value);
-  const perSecond = number(`${name}.perSecond`, o.perSecond, 0.01, undefined);
-  const burst = number(`${name}.burst`, o.burst, 0, Math.max(1, perSecond / 10));
+  const o = readObject(name, value, OPTION_KEYS.rateLimit);
+  const perSecond = number(`${name}.perSecond`, o('perSecond'), 0.01, LIMITS.perSecond, undefined);
+  const burst = number(`${name}.burst`, o('burst'), 0, LIMITS.perSecond, Math.max(1, perSecond / 10));
   return { perSecond, burst };
 }
 
 function breaker(name: string, value: unknown, fallback: BreakerOptions | false): BreakerOptions | false {
   if (value === undefined) return fallback;
   if (value === false) return false;
-  const o = object(name, value);
+  const o = readObject(name, value, OPTION_KEYS.breaker);
   const base = fallback === false ? DEFAULTS.breaker : fallback;
   return {
-    failureThreshold: integer(`${name}.failureThreshold`, o.failureThreshold, 1, base.failureThreshold),
-    cooldownMs: integer(`${name}.cooldownMs`, o.cooldownMs, 1, base.cooldownMs),
+    failureThreshold: integer(`${name}.failureThreshold`, o('failureThreshold'), 1, LIMITS.count, base.failureThreshold),
+    cooldownMs: integer(`${name}.cooldownMs`, o('cooldownMs'), 1, LIMITS.cooldownMs, base.cooldownMs),
   };
 }
 
-function hostOptions(prefix: string, o: Record<string, unknown>, base: ResolvedHostOptions): ResolvedHostOptions {
+function hostOptions(prefix: string, o: OptionReader, base: ResolvedHostOptions): ResolvedHostOptions {
   return {
-    concurrency: integer(`${prefix}concurrency`, o.concurrency, 1, base.concurrency),
-    queueCapacity: integer(`${prefix}queueCapacity`, o.queueCapacity, 1, base.queueCapacity),
-    rateLimit: rateLimit(`${prefix}rateLimit`, o.rateLimit, base.rateLimit),
-    ordered: boolean(`${prefix}ordered`, o.ordered, base.ordered),
-    breaker: breaker(`${prefix}breaker`, o.breaker, base.breaker),
+    concurrency: integer(`${prefix}concurrency`, o('concurrency'), 1, LIMITS.concurrency, base.concurrency),
+    queueCapacity: integer(`${prefix}queueCapacity`, o('queueCapacity'), 1, LIMITS.count, base.queueCapacity),
+    rateLimit: rateLimit(`${prefix}rateLimit`, o('rateLimit'), base.rateLimit),
+    ordered: boolean(`${prefix}ordered`, o('ordered'), base.ordered),
+    breaker: breaker(`${prefix}breaker`, o('breaker'), base.breaker),
   };
 }
 
@@ -193,9 +233,75 @@ function originKey(key: string): string {
   return url.origin;
 }
 
-/** Validates constructor options and fills in the defaults. Throws `WD_INVALID_OPTIONS`. */
+function hostsOption(value: unknown, host: ResolvedHostOptions): Map<string, ResolvedHostOptions> {
+  const hosts = new Map<string, ResolvedHostOptions>();
+  if (value === undefined) return hosts;
+  // Keyed by origins, so any key is allowed here; each entry's own keys are checked.
+  const keys = ownKeys('hosts', value);
+  const read = readObject('hosts', value, keys);
+  for (const key of keys) {
+    const name = `hosts[${JSON.stringify(key)}]`;
+    hosts.set(originKey(key), hostOptions(`${name}.`, readObject(name, read(key), OPTION_KEYS.host), host));
+  }
+  return hosts;
+}
+
+function signatureHeaderOption(value: unknown): string {
+  if (value === undefined) return DEFAULTS.signatureHeader;
+  const taken = value === DEFAULTS.signatureHeader
+    ? false
+    : typeof value === 'string' && (OWNED_HEADERS.has(value) || value === 'user-agent' || Object.values(SIGNATURE_HEADERS).some((names) => names.includes(value)));
+  if (typeof value !== 'string' || value.length > LIMITS.headerName || !/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(value) || taken) {
+    throw invalidOptions('signatureHeader', `a lower-case HTTP token of at most ${LIMITS.headerName} characters that the dispatcher does not set otherwise`, value);
+  }
+  return value;
+}
+
+function userAgentOption(value: unknown): string {
+  if (value === undefined) return DEFAULTS.userAgent;
+  if (typeof value !== 'string' || !isHeaderValue(value) || value.length > MAX_HEADER_VALUE_LENGTH) {
+    throw invalidOptions('userAgent', `a string of at most ${grouped(MAX_HEADER_VALUE_LENGTH)} tab, visible ASCII or Latin-1 characters (no control character, nothing above U+00FF)`, value);
+  }
+  return value;
+}
+
+function allowedNetworksOption(value: unknown): string[] {
+  if (value === undefined) return [];
+  let copy: unknown[];
+  try {
+    if (!Array.isArray(value)) throw invalidOptions('allowedNetworks', 'an array of CIDR strings', value);
+    copy = Array.from(value as unknown[]);
+  } catch (error) {
+    if (error instanceof WebhookError) throw error;
+    throw new WebhookError('WD_INVALID_OPTIONS', 'Expected `allowedNetworks` to be readable, but reading it threw', { cause: error });
+  }
+  copy.forEach((n, i) => {
+    if (typeof n !== 'string') throw invalidOptions(`allowedNetworks[${i}]`, 'a CIDR string such as `10.1.0.0/16`', n);
+  });
+  return copy as string[];
+}
+
+function maxHostsOption(value: unknown): number {
+  if (value === Infinity) return Infinity;
+  if (value === undefined) return DEFAULTS.maxHosts;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > LIMITS.count) {
+    throw invalidOptions('maxHosts', `an integer from 1 to ${grouped(LIMITS.count)}, or \`Infinity\` for no cap`, value);
+  }
+  return value;
+}
+
+/** Validates constructor options and fills in the defaults. Throws `WD_INVALID_OPTIONS`, never anything else. */
 export function resolveOptions(input: unknown): ResolvedOptions {
-  const o = input === undefined ? {} : object('options', input);
+  try {
+    return resolve(input);
+  } catch (error) {
+    if (error instanceof WebhookError) throw error;
+    throw new WebhookError('WD_INVALID_OPTIONS', 'Expected the options to be readable, but reading them threw', { cause: error });
+  }
+}
+
+function resolve(input: unknown): ResolvedOptions {
+  const o = readObject('options', input === undefined ? {} : input, OPTION_KEYS.top, '');
   const host = hostOptions('', o, {
     concurrency: DEFAULTS.concurrency,
     queueCapacity: DEFAULTS.queueCapacity,
@@ -203,46 +309,39 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     ordered: DEFAULTS.ordered,
     breaker: { ...DEFAULTS.breaker },
   });
-  const hosts = new Map<string, ResolvedHostOptions>();
-  if (o.hosts !== undefined) {
-    for (const [key, value] of Object.entries(object('hosts', o.hosts))) {
-      hosts.set(originKey(key), hostOptions(`hosts["${key}"].`, object(`hosts["${key}"]`, value), host));
-    }
-  }
-  const r = o.retry === undefined ? {} : object('retry', o.retry);
+  const hosts = hostsOption(o('hosts'), host);
+  const rawRetry = o('retry');
+  const r = readObject('retry', rawRetry === undefined ? {} : rawRetry, OPTION_KEYS.retry);
   const retry: RetryOptions = {
-    attempts: integer('retry.attempts', r.attempts, 1, DEFAULTS.retry.attempts),
-    baseDelayMs: number('retry.baseDelayMs', r.baseDelayMs, 0, DEFAULTS.retry.baseDelayMs),
-    maxDelayMs: number('retry.maxDelayMs', r.maxDelayMs, 0, DEFAULTS.retry.maxDelayMs),
-    maxRetryAfterMs: number('retry.maxRetryAfterMs', r.maxRetryAfterMs, 0, DEFAULTS.retry.maxRetryAfterMs),
+    attempts: integer('retry.attempts', r('attempts'), 1, LIMITS.count, DEFAULTS.retry.attempts),
+    baseDelayMs: number('retry.baseDelayMs', r('baseDelayMs'), 0, LIMITS.timerMs, DEFAULTS.retry.baseDelayMs),
+    maxDelayMs: number('retry.maxDelayMs', r('maxDelayMs'), 0, LIMITS.timerMs, DEFAULTS.retry.maxDelayMs),
+    maxRetryAfterMs: number('retry.maxRetryAfterMs', r('maxRetryAfterMs'), 0, LIMITS.timerMs, DEFAULTS.retry.maxRetryAfterMs),
   };
-  const signature = o.signature ?? DEFAULTS.signature;
+  const signature = o('signature') ?? DEFAULTS.signature;
   if (signature !== 'standard-webhooks' && signature !== 'timestamped-hex') {
     throw invalidOptions('signature', "`'standard-webhooks'` or `'timestamped-hex'`", signature);
-  }
-  const allowedNetworks = o.allowedNetworks ?? [];
-  if (!Array.isArray(allowedNetworks) || !allowedNetworks.every((n) => typeof n === 'string')) {
-    throw invalidOptions('allowedNetworks', 'an array of CIDR strings', allowedNetworks);
-  }
-  const userAgent = o.userAgent ?? DEFAULTS.userAgent;
-  if (typeof userAgent !== 'string' || /[\r\n]/.test(userAgent)) {
-    throw invalidOptions('userAgent', 'a string without line breaks', userAgent);
   }
   return {
     host,
     hosts,
     retry,
-    timeoutMs: integer('timeoutMs', o.timeoutMs, 1, DEFAULTS.timeoutMs),
-    ttlMs: integer('ttlMs', o.ttlMs, 1, DEFAULTS.ttlMs),
-    maxPayloadBytes: integer('maxPayloadBytes', o.maxPayloadBytes, 1, DEFAULTS.maxPayloadBytes),
+    timeoutMs: integer('timeoutMs', o('timeoutMs'), 1, LIMITS.timerMs, DEFAULTS.timeoutMs),
+    ttlMs: integer('ttlMs', o('ttlMs'), 1, LIMITS.longWaitMs, DEFAULTS.ttlMs),
+    maxPayloadBytes: integer('maxPayloadBytes', o('maxPayloadBytes'), 1, LIMITS.maxPayloadBytes, DEFAULTS.maxPayloadBytes),
     signature,
-    allowPrivateNetworks: boolean('allowPrivateNetworks', o.allowPrivateNetworks, DEFAULTS.allowPrivateNetworks),
-    allowedNetworks: allowedNetworks as string[],
-    httpsOnly: boolean('httpsOnly', o.httpsOnly, DEFAULTS.httpsOnly),
-    idleTimeoutMs: integer('idleTimeoutMs', o.idleTimeoutMs, 1, DEFAULTS.idleTimeoutMs),
-    responseBodyBytes: integer('responseBodyBytes', o.responseBodyBytes, 0, DEFAULTS.responseBodyBytes),
-    userAgent,
-    maxHosts: o.maxHosts === undefined ? DEFAULTS.maxHosts : integer('maxHosts', o.maxHosts, 1, 0),
+    signatureHeader: signatureHeaderOption(o('signatureHeader')),
+    allowPrivateNetworks: boolean('allowPrivateNetworks', o('allowPrivateNetworks'), DEFAULTS.allowPrivateNetworks),
+    allowedNetworks: allowedNetworksOption(o('allowedNetworks')),
+    httpsOnly: boolean('httpsOnly', o('httpsOnly'), DEFAULTS.httpsOnly),
+    idleTimeoutMs: integer('idleTimeoutMs', o('idleTimeoutMs'), 1, LIMITS.timerMs, DEFAULTS.idleTimeoutMs),
+    responseBodyBytes: integer('responseBodyBytes', o('responseBodyBytes'), 0, LIMITS.responseBodyBytes, DEFAULTS.responseBodyBytes),
+    userAgent: userAgentOption(o('userAgent')),
+    maxHosts: maxHostsOption(o('maxHosts')),
+    store: o('store'),
+    retention: o('retention'),
+    cluster: o('cluster'),
+    telemetry: o('telemetry'),
   };
 }
 
@@ -255,17 +354,22 @@ export function optionsForOrigin(options: ResolvedOptions, origin: string): Reso
 export interface CloseOptions {
   /** Deliver what was accepted before resolving (`true`), or fail it with `'closed'` (`false`). @default false */
   drain?: boolean;
-  /** Milliseconds to drain before what is left fails with `'closed'`. Minimum `0`. @default no limit */
+  /** Milliseconds to drain before what is left fails with `'closed'`. From `0` to `31_536_000_000` (365 days). @default no limit */
   timeoutMs?: number;
 }
 
+/** Validates `close()` options. Throws `WD_INVALID_OPTIONS`, never anything else. */
 export function resolveCloseOptions(input: unknown): { drain: boolean; timeoutMs: number } {
   if (input === undefined) return { drain: false, timeoutMs: Infinity };
-  if (!isPlainObject(input)) {
-    throw new WebhookError('WD_INVALID_OPTIONS', `Expected close options to be an object, got ${describe(input)}`);
+  try {
+    const o = readObject('options', input, OPTION_KEYS.close, '');
+    const timeoutMs = o('timeoutMs');
+    return {
+      drain: boolean('drain', o('drain'), false),
+      timeoutMs: timeoutMs === undefined ? Infinity : number('timeoutMs', timeoutMs, 0, LIMITS.longWaitMs, undefined),
+    };
+  } catch (error) {
+    if (error instanceof WebhookError) throw error;
+    throw new WebhookError('WD_INVALID_OPTIONS', 'Expected the close options to be readable, but reading them threw', { cause: error });
   }
-  return {
-    drain: boolean('drain', input.drain, false),
-    timeoutMs: input.timeoutMs === undefined ? Infinity : number('timeoutMs', input.timeoutMs, 0, undefined),
-  };
 }

@@ -1,4 +1,5 @@
 import type { WebhookError } from './errors.js';
+import type { SignatureScheme } from './options.js';
 
 /** Where a webhook goes and how it is signed. */
 export interface Endpoint {
@@ -12,6 +13,8 @@ export interface Endpoint {
   secret: string | string[];
   /** Extra request headers. They cannot replace the signature, id, timestamp, content or host headers. */
   headers?: Record<string, string>;
+  /** How this endpoint's requests are signed, overriding the dispatcher's `signature`. */
+  signature?: SignatureScheme;
 }
 
 /** What happened. Serialized once per event into `{ id, type, timestamp, data }`. */

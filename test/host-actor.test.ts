@@ -149,17 +149,66 @@ describe('time-to-live gate', () => {
 });
 
 describe('long waits', () => {
-  it('a Retry-After past 24.8 days (2^31 ms) waits its full length instead of firing at once', async () => {
-    const days30 = 30 * 86_400;
-    const h = actorHarness({ breaker: false, ttlMs: 60 * 86_400_000, retry: { maxRetryAfterMs: 40 * 86_400_000 } });
-    h.send();
-    h.transport.requests[0]!.answer({ status: 503, retryAfter: String(days30) });
-    await h.settle();
-    expect(h.clock.nextTimerAt! - h.clock.now()).toBeGreaterThanOrEqual(days30 * 1000);
-    h.clock.advance(days30 * 1000 - 1);
-    expect(h.transport.requests).toHaveLength(1);
+  it('a time to live past 24.8 days (2^31 ms) ends the message at its deadline, not at once', async () => {
+    const days30 = 30 * 86_400_000;
+    const h = actorHarness({ ttlMs: days30 });
+    h.actor.pause();
+    const m = h.send();
+    expect(h.clock.nextTimerAt! - h.clock.now()).toBe(days30);
+    h.clock.advance(days30 - 1);
+    expect(h.reports).toEqual([]);
     h.clock.advance(1);
-    expect(h.transport.requests).toHaveLength(2);
+    expect(h.reports).toEqual([{ kind: 'failed', id: m.id, reason: 'expired', attempts: 0 }]);
+  });
+});
+
+describe('pause, resume and cancel', () => {
+  it('a paused host sends nothing new, keeps its in-flight attempt, and sends in order on resume', async () => {
+    const h = actorHarness({ concurrency: 5 });
+    h.send();
+    h.actor.pause();
+    h.send();
+    h.send();
+    expect(h.sent()).toEqual([0]);
+    expect(h.actor.stats()).toMatchObject({ paused: true, queued: 2, inFlight: 1 });
+    h.transport.requests[0]!.answer(ok);
+    await h.settle();
+    expect(h.sent()).toEqual([0]);
+    h.actor.resume();
+    expect(h.sent()).toEqual([0, 1, 2]);
+  });
+
+  it('cancel ends queued and waiting messages with reason cancelled, and leaves in-flight ones to their answer', async () => {
+    const h = actorHarness({ concurrency: 1, breaker: false, retry: { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 1_000 } }, [0.5]);
+    const a = h.send();
+    const b = h.send();
+    h.transport.requests[0]!.answer(fail500);
+    await h.settle();
+    // a waits for its retry; b is in flight.
+    const c = h.send();
+    expect(h.actor.cancel()).toBe(2);
+    expect(h.reports.filter((r) => r.kind === 'failed')).toEqual([
+      { kind: 'failed', id: c.id, reason: 'cancelled', attempts: 0 },
+      { kind: 'failed', id: a.id, reason: 'cancelled', attempts: 1 },
+    ]);
+    h.transport.requests[1]!.answer(ok);
+    await h.settle();
+    expect(h.reports.at(-1)).toEqual({ kind: 'delivered', id: b.id, attempts: 1 });
+  });
+
+  it('waitForRoom resolves when a full queue drains below its capacity', async () => {
+    const h = actorHarness({ concurrency: 1, queueCapacity: 2 });
+    h.send();
+    h.send();
+    h.send();
+    expect(h.actor.hasRoom).toBe(false);
+    let room = false;
+    void h.actor.waitForRoom().then(() => (room = true));
+    await h.settle();
+    expect(room).toBe(false);
+    h.transport.requests[0]!.answer(ok);
+    await h.settle();
+    expect(room).toBe(true);
   });
 });
 

@@ -1,8 +1,9 @@
-import { AddressPolicy, type LookupFunction } from './address-policy.js';
+import { AddressPolicy } from './address-policy.js';
 import { systemClock, type Clock, type Timer } from './clock.js';
+import { guarded, readInternals, type DispatcherInternals } from './internals.js';
 import { EndpointResolver, type ResolvedEndpoint } from './endpoint.js';
 import { prepareEvent, type PreparedEvent } from './envelope.js';
-import { WebhookError, describe, isWebhookError, refusal, type WebhookErrorCode } from './errors.js';
+import { WebhookError, describe, isWebhookError, refusal } from './errors.js';
 import { EventStream, type Subscribable } from './event-stream.js';
 import type { HostActor } from './host-actor.js';
 import { uuidv7 } from './ids.js';
@@ -20,43 +21,6 @@ type Lifecycle =
   | { state: 'closing'; done: Promise<void> }
   | { state: 'closed'; done: Promise<void> };
 
-/** Seams for tests and embedding that are not part of everyday configuration. */
-export interface DispatcherInternals {
-  /** Resolves host names; its answers are still checked against the address policy. @default dns.lookup */
-  lookup?: LookupFunction;
-  /** Time, timers and randomness for everything the dispatcher does. @default the system clock */
-  clock?: Clock;
-  /** Makes each origin's transport, in place of undici (a recorder in an app's tests). @default undici */
-  transport?: TransportFactory;
-}
-
-/** Runs `fn`; whatever it throws that is not a `WebhookError` becomes one with `code`, the original as `cause`. */
-function guarded<T>(code: WebhookErrorCode, what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    if (isWebhookError(error)) throw error;
-    throw new WebhookError(code, `Expected ${what} to be readable, but reading it threw: ${describe(error)}`, { cause: error });
-  }
-}
-
-function readInternals(internals: unknown): DispatcherInternals {
-  if (internals === undefined) return {};
-  return guarded('WD_INVALID_OPTIONS', 'the second constructor argument', () => {
-    if (typeof internals !== 'object' || internals === null) throw new WebhookError('WD_INVALID_OPTIONS', `Expected the second constructor argument to be an object, got ${describe(internals)}`);
-    const own = (key: string) => (Object.hasOwn(internals, key) ? (internals as Record<string, unknown>)[key] : undefined);
-    const lookup = own('lookup');
-    const clock = own('clock') as Partial<Clock> | undefined;
-    const transport = own('transport');
-    if (lookup !== undefined && typeof lookup !== 'function') throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`lookup\` to be a dns.lookup-shaped function, got ${describe(lookup)}`);
-    if (transport !== undefined && typeof transport !== 'function') throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`transport\` to be a function (origin, connections) => Transport, got ${describe(transport)}`);
-    if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.random !== 'function')) {
-      throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`clock\` to be an object with now(), setTimer() and random(), got ${describe(clock)}`);
-    }
-    return { lookup: lookup as LookupFunction | undefined, clock: clock as Clock | undefined, transport: transport as TransportFactory | undefined };
-  });
-}
-
 /**
  * Sends signed webhooks. One per process is typical: it keeps a host actor (queue, limiter,
  * breaker, connections) per destination origin, and reports every accepted message's end as
@@ -72,11 +36,13 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   readonly #router: Router;
   readonly #counts = { accepted: 0, delivered: 0, failed: 0, retries: 0 };
   #life: Lifecycle = { state: 'open' };
+  /** Receipts of pending messages sent with an idempotency key. */
+  readonly #byKey = new Map<string, Receipt>();
   #idleWaiters: (() => void)[] = [];
 
   constructor(options?: DispatcherOptions, internals?: DispatcherInternals) {
     this.#options = guarded('WD_INVALID_OPTIONS', 'the options', () => resolveOptions(options));
-    this.#perMessage = { attempts: this.#options.retry.attempts, ttlMs: this.#options.ttlMs };
+    this.#perMessage = { attempts: this.#options.retry.attempts, ttlMs: this.#options.ttlMs, idempotencyKey: undefined };
     const seams = readInternals(internals);
     const clock = (this.#clock = seams.clock ?? systemClock);
     const policy = new AddressPolicy(this.#options.allowPrivateNetworks, this.#options.allowedNetworks, seams.lookup);
@@ -85,7 +51,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     const transportOptions = { timeoutMs, responseBodyBytes, lookup: policy.lookup, clock };
     const shared = clientOptions(transportOptions);
     const transport: TransportFactory = seams.transport ?? ((origin, connections) => new UndiciTransport(origin, connections, transportOptions, shared));
-    const sink = createSink(this.#counts, (name, payload) => this.#events.emit(name, payload as never, this), (name) => this.#events.has(name), () => this.#ended());
+    const sink = createSink(this.#counts, (name, payload) => this.#events.emit(name, payload as never, this), (name) => this.#events.has(name), (m) => this.#ended(m));
     this.#router = new Router({ options: this.#options, sink, clock, rateLimiter: (limit, now) => new LocalRateLimiter(limit, now) }, transport);
   }
 
@@ -97,11 +63,14 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     try {
       this.#assertOpen();
       const perMessage = this.#sendOptions(options);
+      const key = perMessage.idempotencyKey;
+      const earlier = key === undefined ? undefined : this.#byKey.get(key);
+      if (earlier !== undefined) return Promise.resolve(earlier);
       // The cheap refusals (bad endpoint, full queue) come before serializing the body.
       const [resolved, actor] = this.#route(endpoint);
       const now = this.#clock.now();
       const prepared = guarded('WD_INVALID_EVENT', 'the event', () => prepareEvent(event, this.#options.maxPayloadBytes, now));
-      return Promise.resolve(this.#enqueue(resolved, actor, prepared, perMessage, now));
+      return Promise.resolve(this.#enqueue(resolved, actor, prepared, perMessage, key, now));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -129,7 +98,9 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
           // A listener may close the dispatcher between two endpoints.
           this.#assertOpen();
           const [resolved, actor] = this.#route(guarded('WD_INVALID_ENDPOINT', `\`endpoints[${i}]\``, () => endpoints[i]));
-          results[i] = { ok: true, receipt: this.#enqueue(resolved, actor, prepared, perMessage, now) };
+          const key = perMessage.idempotencyKey === undefined ? undefined : `${perMessage.idempotencyKey} ${resolved.url}`;
+          const earlier = key === undefined ? undefined : this.#byKey.get(key);
+          results[i] = { ok: true, receipt: earlier ?? this.#enqueue(resolved, actor, prepared, perMessage, key, now) };
         } catch (error) {
           results[i] = { ok: false, error: isWebhookError(error) ? error : new WebhookError('WD_INVALID_ENDPOINT', `Expected \`endpoints[${i}]\` to be usable, got an error: ${describe(error)}`, { cause: error }) };
         }
@@ -176,6 +147,56 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       finish();
     });
     return done;
+  }
+
+  /**
+   * Stops sending new attempts to one origin (a receiver under maintenance) until
+   * {@link resume}. Messages keep being accepted and queued, in-flight attempts finish, and
+   * time to live keeps running. `target` is an origin or any URL of it.
+   */
+  pause(target: string): void {
+    const origin = this.#origin(target);
+    const actor = this.#router.actorFor(origin);
+    if (actor === undefined) throw refusal('WD_QUEUE_FULL', `Expected room for a new host (${origin}) to pause, got ${this.#router.size} busy hosts (\`maxHosts\` ${this.#options.maxHosts})`);
+    actor.pause();
+  }
+
+  /** Lets a paused origin send again, in queue order. Does nothing for an origin that is not paused. */
+  resume(target: string): void {
+    this.#router.get(this.#origin(target))?.resume();
+  }
+
+  /**
+   * Ends queued and waiting messages with `failed` reason `'cancelled'`: every message of one
+   * origin (`{ origin }`), or the messages with these ids. Attempts in flight are not cut: their
+   * answer decides. Returns how many messages were cancelled.
+   */
+  cancel(which: { origin: string } | readonly string[]): number {
+    const selector = guarded<{ ids: Set<string> } | { origin: string }>('WD_INVALID_OPTIONS', 'what to cancel', () => {
+      if (Array.isArray(which)) {
+        if (!which.every((id) => typeof id === 'string')) throw new WebhookError('WD_INVALID_OPTIONS', 'Expected `cancel` to get an array of message ids (strings) or `{ origin }`');
+        return { ids: new Set<string>(which as string[]) };
+      }
+      if (typeof which === 'object' && which !== null && Object.hasOwn(which, 'origin')) return { origin: this.#origin((which as { origin: unknown }).origin) };
+      throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`cancel\` to get an array of message ids or \`{ origin }\`, got ${describe(which)}`);
+    });
+    if ('origin' in selector) return this.#router.get(selector.origin)?.cancel() ?? 0;
+    let cancelled = 0;
+    for (const actor of this.#router.actors()) cancelled += actor.cancel((m) => selector.ids.has(m.id));
+    return cancelled;
+  }
+
+  /**
+   * Resolves when the origin's queue has room for another message: after `WD_QUEUE_FULL`,
+   * await it before sending again, as with a stream's `drain`. Resolves at once when there is
+   * room (or no actor yet), and when the dispatcher closes.
+   */
+  onRoom(target: string): Promise<void> {
+    try {
+      return this.#router.get(this.#origin(target))?.waitForRoom() ?? Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Drops idle host actors now instead of at the next sweep. Returns how many were dropped. */
@@ -228,6 +249,19 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     return guarded('WD_INVALID_OPTIONS', 'the send options', () => resolveSendOptions(options, this.#perMessage));
   }
 
+  /** The origin of an origin or URL string, as host actors are keyed. */
+  #origin(target: unknown): string {
+    if (typeof target === 'string') {
+      try {
+        const url = new URL(target);
+        if (url.protocol === 'http:' || url.protocol === 'https:') return url.origin;
+      } catch {
+        // Reported below.
+      }
+    }
+    throw new WebhookError('WD_INVALID_OPTIONS', `Expected an origin or URL such as \`https://hooks.example.com\`, got ${typeof target === 'string' ? 'a string that is not an http(s) URL' : describe(target)}`);
+  }
+
   #assertOpen(): void {
     if (this.#life.state !== 'open') throw new WebhookError('WD_CLOSED', `Expected an open dispatcher, got one that is ${this.#life.state}`);
   }
@@ -245,7 +279,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     return [resolved, actor];
   }
 
-  #enqueue(endpoint: ResolvedEndpoint, actor: HostActor, event: PreparedEvent, options: ResolvedSendOptions, now: number): Receipt {
+  #enqueue(endpoint: ResolvedEndpoint, actor: HostActor, event: PreparedEvent, options: ResolvedSendOptions, key: string | undefined, now: number): Receipt {
     // Checked again at the moment of acceptance: reading the endpoint or the event runs the
     // caller's getters, and one of them may have closed the dispatcher.
     this.#assertOpen();
@@ -256,17 +290,21 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       acceptedAt: now,
       maxAttempts: options.attempts,
       expiresAt: now + options.ttlMs,
+      idempotencyKey: key,
       attempts: 0,
       dueAt: 0,
       last: undefined,
     };
-    // Counted before the actor sees it: a message can end inside accept() (already expired).
+    const receipt: Receipt = { messageId: message.id, eventId: event.id, origin: endpoint.origin };
+    // Counted (and keyed) before the actor sees it: a message can end inside accept().
     this.#counts.accepted++;
+    if (key !== undefined) this.#byKey.set(key, receipt);
     actor.accept(message);
-    return { messageId: message.id, eventId: event.id, origin: endpoint.origin };
+    return receipt;
   }
 
-  #ended(): void {
+  #ended(message: Message): void {
+    if (message.idempotencyKey !== undefined) this.#byKey.delete(message.idempotencyKey);
     if (this.#pending !== 0 || this.#idleWaiters.length === 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];

@@ -1,4 +1,5 @@
-export { Dispatcher, type DispatcherInternals } from './dispatcher.js';
+export { Dispatcher } from './dispatcher.js';
+export type { DispatcherInternals } from './internals.js';
 export { verifyWebhook, type VerifyOptions, type HeadersLike, type WebhookEnvelope } from './verify.js';
 export { WebhookError, isWebhookError, type WebhookErrorCode } from './errors.js';
 export { DEFAULTS } from './options.js';
@@ -12,6 +13,9 @@ export type {
   SignatureScheme,
 } from './options.js';
 export type { LookupFunction } from './address-policy.js';
+export { systemClock, type Clock, type Timer } from './clock.js';
+export type { SendOptions } from './send-options.js';
+export type { AttemptResult, Transport, TransportFactory } from './transport.js';
 export type {
   Attempt,
   BreakerChange,

@@ -15,6 +15,8 @@ export interface Message {
   readonly maxAttempts: number;
   /** Clock milliseconds after which it fails with `'expired'`. */
   readonly expiresAt: number;
+  /** The caller's idempotency key, while the message is pending. */
+  readonly idempotencyKey: string | undefined;
   attempts: number;
   /** When its retry may run; meaningless while it is not waiting. */
   dueAt: number;

@@ -6,14 +6,21 @@ export interface SendOptions {
   attempts?: number;
   /** Milliseconds after acceptance at which this message fails with `'expired'`. Minimum `1`. @default `ttlMs` */
   ttlMs?: number;
+  /**
+   * A caller's key for this message, 1 to 256 characters. While a message sent with the same
+   * key has not ended, `send` returns that message's receipt instead of accepting another.
+   * With `publish`, the key applies per endpoint URL. @default none
+   */
+  idempotencyKey?: string;
 }
 
-const KEYS = new Set(['attempts', 'ttlMs']);
+const KEYS = new Set(['attempts', 'ttlMs', 'idempotencyKey']);
 
 /** What a message carries of its options. */
 export interface ResolvedSendOptions {
   attempts: number;
   ttlMs: number;
+  idempotencyKey: string | undefined;
 }
 
 /** Validates `send`/`publish` options against the dispatcher's defaults. Throws `WD_INVALID_OPTIONS`. */
@@ -34,5 +41,9 @@ export function resolveSendOptions(input: unknown, defaults: ResolvedSendOptions
   if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < 1)) {
     throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`ttlMs\` to be an integer >= 1, got ${describe(ttlMs)}`);
   }
-  return { attempts: attempts ?? defaults.attempts, ttlMs: ttlMs ?? defaults.ttlMs };
+  const key = Object.hasOwn(o, 'idempotencyKey') ? o.idempotencyKey : undefined;
+  if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 256)) {
+    throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`idempotencyKey\` to be a string of 1 to 256 characters, got ${describe(key)}`);
+  }
+  return { attempts: attempts ?? defaults.attempts, ttlMs: ttlMs ?? defaults.ttlMs, idempotencyKey: key };
 }

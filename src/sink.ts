@@ -25,7 +25,7 @@ function facts(m: Message) {
  * Turns what actors report into the dispatcher's counts and public events. Payloads are built
  * only when someone listens; `ended` runs after each terminal event.
  */
-export function createSink(counts: Counts, emit: Emit, listening: (name: keyof DispatcherEvents) => boolean, ended: () => void): ActorSink {
+export function createSink(counts: Counts, emit: Emit, listening: (name: keyof DispatcherEvents) => boolean, ended: (message: Message) => void): ActorSink {
   return {
     delivered(m, status, latencyMs) {
       counts.delivered++;
@@ -35,7 +35,7 @@ export function createSink(counts: Counts, emit: Emit, listening: (name: keyof D
         const { endpoint, event } = m;
         emit('delivered', { messageId: m.id, eventId: event.id, eventType: event.type, url: endpoint.url, origin: endpoint.origin, attempts: m.attempts, status, latencyMs });
       }
-      ended();
+      ended(m);
     },
     failed(m, reason) {
       counts.failed++;
@@ -50,7 +50,7 @@ export function createSink(counts: Counts, emit: Emit, listening: (name: keyof D
         if (error !== undefined) event.error = error;
         emit('failed', event);
       }
-      ended();
+      ended(m);
     },
     retrying(m, delayMs) {
       counts.retries++;

@@ -55,6 +55,7 @@ export function actorHarness(options: DispatcherOptions = {}, randoms: number[] 
       acceptedAt: now,
       maxAttempts: overrides.attempts ?? resolved.retry.attempts,
       expiresAt: now + (overrides.ttlMs ?? resolved.ttlMs),
+      idempotencyKey: undefined,
       attempts: 0,
       dueAt: 0,
       last: undefined,

@@ -1,0 +1,46 @@
+/**
+ * The package as an app installs it: built, then loaded by name with `require` (Node 20.19+
+ * loads ESM from CommonJS) and with `import`, the `./testing` subpath included, and every
+ * source map pointing at a file the package ships.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { files: string[] };
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+}
+
+describe('the built package', () => {
+  beforeAll(() => {
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
+  }, 120_000);
+
+  it('loads with require() by its name, main entry and ./testing', () => {
+    const out = node(['-e', "const m = require('webhook-dispatcher'); const t = require('webhook-dispatcher/testing'); console.log(typeof m.Dispatcher, typeof m.verifyWebhook, typeof m.isWebhookError, typeof t.WebhookRecorder)"]);
+    expect(out.trim()).toBe('function function function function');
+  });
+
+  it('loads with import by its name', () => {
+    const out = node(['--input-type=module', '-e', "const m = await import('webhook-dispatcher'); console.log(typeof m.Dispatcher, new m.WebhookError('WD_CLOSED', 'x').code)"]);
+    expect(out.trim()).toBe('function WD_CLOSED');
+  });
+
+  it('ships every file its source maps name', () => {
+    const maps = readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(10);
+    for (const map of maps) {
+      const { sources } = JSON.parse(readFileSync(join(root, 'dist', map), 'utf8')) as { sources: string[] };
+      for (const source of sources) {
+        const file = resolve(root, 'dist', source);
+        expect(existsSync(file), `${map} → ${source}`).toBe(true);
+        expect(pkg.files.some((f) => file.startsWith(join(root, f)))).toBe(true);
+      }
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { AddressPolicy } from './address-policy.js';
 import { systemClock, type Clock, type Timer } from './clock.js';
+import { cancelSelector, originOf } from './host-control.js';
 import { guarded, readInternals, type DispatcherInternals } from './internals.js';
 import { EndpointResolver, type ResolvedEndpoint } from './endpoint.js';
 import { prepareEvent, type PreparedEvent } from './envelope.js';
@@ -155,7 +156,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
    * time to live keeps running. `target` is an origin or any URL of it.
    */
   pause(target: string): void {
-    const origin = this.#origin(target);
+    const origin = originOf(target);
     const actor = this.#router.actorFor(origin);
     if (actor === undefined) throw refusal('WD_QUEUE_FULL', `Expected room for a new host (${origin}) to pause, got ${this.#router.size} busy hosts (\`maxHosts\` ${this.#options.maxHosts})`);
     actor.pause();
@@ -163,7 +164,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
 
   /** Lets a paused origin send again, in queue order. Does nothing for an origin that is not paused. */
   resume(target: string): void {
-    this.#router.get(this.#origin(target))?.resume();
+    this.#router.get(originOf(target))?.resume();
   }
 
   /**
@@ -172,14 +173,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
    * answer decides. Returns how many messages were cancelled.
    */
   cancel(which: { origin: string } | readonly string[]): number {
-    const selector = guarded<{ ids: Set<string> } | { origin: string }>('WD_INVALID_OPTIONS', 'what to cancel', () => {
-      if (Array.isArray(which)) {
-        if (!which.every((id) => typeof id === 'string')) throw new WebhookError('WD_INVALID_OPTIONS', 'Expected `cancel` to get an array of message ids (strings) or `{ origin }`');
-        return { ids: new Set<string>(which as string[]) };
-      }
-      if (typeof which === 'object' && which !== null && Object.hasOwn(which, 'origin')) return { origin: this.#origin((which as { origin: unknown }).origin) };
-      throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`cancel\` to get an array of message ids or \`{ origin }\`, got ${describe(which)}`);
-    });
+    const selector = cancelSelector(which);
     if ('origin' in selector) return this.#router.get(selector.origin)?.cancel() ?? 0;
     let cancelled = 0;
     for (const actor of this.#router.actors()) cancelled += actor.cancel((m) => selector.ids.has(m.id));
@@ -193,7 +187,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
    */
   onRoom(target: string): Promise<void> {
     try {
-      return this.#router.get(this.#origin(target))?.waitForRoom() ?? Promise.resolve();
+      return this.#router.get(originOf(target))?.waitForRoom() ?? Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -247,19 +241,6 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   #sendOptions(options: unknown): ResolvedSendOptions {
     if (options === undefined) return this.#perMessage;
     return guarded('WD_INVALID_OPTIONS', 'the send options', () => resolveSendOptions(options, this.#perMessage));
-  }
-
-  /** The origin of an origin or URL string, as host actors are keyed. */
-  #origin(target: unknown): string {
-    if (typeof target === 'string') {
-      try {
-        const url = new URL(target);
-        if (url.protocol === 'http:' || url.protocol === 'https:') return url.origin;
-      } catch {
-        // Reported below.
-      }
-    }
-    throw new WebhookError('WD_INVALID_OPTIONS', `Expected an origin or URL such as \`https://hooks.example.com\`, got ${typeof target === 'string' ? 'a string that is not an http(s) URL' : describe(target)}`);
   }
 
   #assertOpen(): void {

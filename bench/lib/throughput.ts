@@ -10,7 +10,7 @@ import type { Context, ScenarioResult } from './context.js';
 import { runDispatcher, runPublish, timed } from './dispatcher-run.js';
 import { Receivers } from './receivers.js';
 import { keyOf, pQueueSender, signedLoop } from './signed.js';
-import { median } from './stats.js';
+import { gcHeap, median } from './stats.js';
 
 export interface ThroughputPlan {
   id: string;
@@ -46,6 +46,8 @@ export async function throughput(ctx: Context, plan: ThroughputPlan): Promise<Sc
   const measured = async (name: string, count: number, verify: boolean, send: () => Promise<number>): Promise<number> => {
     await rx.configure({}, verify ? { secret: ctx.secret, verifyEvery: 97 } : {});
     await rx.reset();
+    // The previous contender's garbage is collected first, not charged to this one.
+    gcHeap();
     const { ms, value: delivered } = await timed(send);
     const stats = await rx.stats();
     if (delivered !== count || stats.count !== count) throw new Error(`${plan.id} ${name}: sent ${count}, delivered ${delivered}, received ${stats.count}`);
@@ -67,14 +69,15 @@ export async function throughput(ctx: Context, plan: ThroughputPlan): Promise<Sc
   const names = Object.keys(contenders) as Name[];
 
   // One unrecorded round warms the JIT and the connections of every contender alike. The order
-  // rotates each round, so no contender always runs right after the same one (and its garbage,
-  // or the naive sender's idle keep-alive sockets).
+  // rotates each round and every other round runs backwards, so no contender always runs right
+  // after the same one (and, say, the naive sender's idle keep-alive sockets).
   const bar = ctx.progress(plan.title, (plan.rounds + 1) * names.length);
   const rounds: Record<Name, number[]> = { dispatcher: [], signedLoop: [], pQueue: [], rawUndici: [], naive: [] };
   for (let r = 0; r <= plan.rounds; r++) {
     const line: string[] = [];
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(i + r) % names.length]!;
+    const order = names.map((_, i) => names[(i + r) % names.length]!);
+    if (r % 2 === 1) order.reverse();
+    for (const name of order) {
       const rate = await contenders[name](r === 0 ? warm : full);
       if (r > 0) rounds[name].push(rate);
       line.push(`${name} ${Math.round(rate).toLocaleString('en-US')}/s`);

@@ -10,6 +10,6 @@ export function run(ctx: Context): Promise<ScenarioResult> {
     perHost: 2,
     messages: ctx.pick(20_000, 100_000),
     naiveMessages: ctx.pick(4_000, 20_000),
-    rounds: ctx.pick(3, 5),
+    rounds: ctx.pick(2, 5),
   });
 }

@@ -11,7 +11,7 @@ export function run(ctx: Context): Promise<ScenarioResult> {
     perHost: 2,
     messages: hosts * ctx.pick(20, 100),
     naiveMessages: hosts * ctx.pick(4, 20),
-    rounds: ctx.pick(3, 5),
+    rounds: ctx.pick(2, 5),
     fanOut: true,
   });
 }

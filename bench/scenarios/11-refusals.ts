@@ -45,7 +45,7 @@ async function block(d: Dispatcher, endpoints: Endpoint[]): Promise<{ ms: number
 export async function run(ctx: Context): Promise<ScenarioResult> {
   const refusals = ctx.pick(50_000, 200_000);
   const width = 100_000;
-  const rounds = ctx.pick(2, 5);
+  const rounds = ctx.pick(3, 5);
   const rx = await Receivers.start(1);
   await rx.configure({ silent: true });
   const fresh = (n: number): Endpoint[] => Array.from({ length: n }, (_, i) => ({ url: rx.url(0, `/e${i}`), secret: ctx.secret }));

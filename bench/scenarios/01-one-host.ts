@@ -8,8 +8,8 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
     title: 'one host, unlimited',
     hosts: 1,
     perHost: 16,
-    messages: ctx.pick(20_000, 100_000),
-    naiveMessages: ctx.pick(4_000, 20_000),
+    messages: ctx.pick(15_000, 100_000),
+    naiveMessages: ctx.pick(2_000, 20_000),
     rounds: ctx.pick(3, 5),
     signedTarget: 0.95,
   });

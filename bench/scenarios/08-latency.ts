@@ -37,7 +37,7 @@ async function openLoop(rate: number, seconds: number, start: Start, record: (us
 export async function run(ctx: Context): Promise<ScenarioResult> {
   const peak = ctx.shared.peakOneHost ?? 10_000;
   const rate = Math.round(peak / 2);
-  const seconds = ctx.pick(3, 10);
+  const seconds = ctx.pick(2, 10);
   const rounds = ctx.pick(2, 3);
   const rx = await Receivers.start(1);
   const ours = histogram();

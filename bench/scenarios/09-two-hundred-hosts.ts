@@ -12,8 +12,8 @@ export function run(ctx: Context): Promise<ScenarioResult> {
     title: '200 hosts, unlimited',
     hosts: 200,
     perHost: 2,
-    messages: ctx.pick(20_000, 100_000),
-    naiveMessages: ctx.pick(4_000, 20_000),
+    messages: ctx.pick(15_000, 100_000),
+    naiveMessages: ctx.pick(2_000, 20_000),
     rounds: ctx.pick(3, 5),
     signedTarget: 0.95,
   });

@@ -1,5 +1,6 @@
 /**
- * The two baselines every throughput scenario runs beside the dispatcher.
+ * The unsigned baselines every throughput scenario runs beside the dispatcher (the signed
+ * ones, the signed loop and p-queue, are in signed.ts).
  * - raw-undici: `Pool.request` in tight loops at the same total concurrency. No signing, no
  *   queue, no retries: the practical ceiling of this machine.
  * - naive: the source tutorial's approach, in Node: per message `fetch` with an HMAC header,
@@ -8,6 +9,7 @@
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
+import { POOL_TIMEOUTS } from './signed.js';
 
 /** One message: the index of the host it goes to. */
 export type Jobs = number[];
@@ -16,7 +18,7 @@ export const BODY = JSON.stringify({ id: 'evt_bench', type: 'bench.event', times
 
 /** Sends every job through one keep-alive pool per origin; resolves with the deliveries made. */
 export async function rawUndici(origins: string[], jobs: Jobs, perHost: number): Promise<number> {
-  const pools = origins.map((o) => new Pool(o, { connections: perHost, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 }));
+  const pools = origins.map((o) => new Pool(o, { connections: perHost, pipelining: 1, ...POOL_TIMEOUTS }));
   const byHost: number[] = new Array(origins.length).fill(0);
   for (const h of jobs) byHost[h]!++;
   let delivered = 0;
@@ -64,56 +66,5 @@ export async function naive(urls: string[], jobs: Jobs, width: number, secret: s
     const results = await Promise.all(chunk.map((h) => naiveSend(urls[h]!, payload, secret)));
     delivered += results.filter(Boolean).length;
   }
-  return delivered;
-}
-
-/**
- * The least any signed sender must do per message, hand-rolled on `Pool.dispatch`: serialize
- * the envelope, HMAC it, send it. No queue, no retries, no events. It shows how much of the gap
- * to raw-undici is the signing and serializing every webhook needs, and how much is ours.
- */
-export async function signedLoop(origins: string[], jobs: Jobs, perHost: number, secretKey: Buffer): Promise<number> {
-  const { createHmac: hmac } = await import('node:crypto');
-  const pools = origins.map((o) => new Pool(o, { connections: perHost, pipelining: 1 }));
-  const queues: number[] = new Array(origins.length).fill(0);
-  for (const h of jobs) queues[h]!++;
-  const payload = JSON.parse(BODY) as { data: unknown };
-  let delivered = 0;
-  let n = 0;
-  await new Promise<void>((resolve, reject) => {
-    let outstanding = 0;
-    const next = (h: number): void => {
-      if (queues[h]! <= 0) {
-        if (outstanding === 0) resolve();
-        return;
-      }
-      queues[h]!--;
-      outstanding++;
-      const id = `evt_${n++}`;
-      const ts = Math.floor(Date.now() / 1000);
-      const body = Buffer.from(JSON.stringify({ id, type: 'bench.event', timestamp: new Date().toISOString(), data: payload.data }));
-      const signature = hmac('sha256', secretKey).update(`${id}.${ts}.`).update(body).digest('base64');
-      pools[h]!.dispatch(
-        { method: 'POST', path: '/hook', headers: ['content-type', 'application/json', 'webhook-id', id, 'webhook-timestamp', String(ts), 'webhook-signature', `v1,${signature}`], body },
-        {
-          onRequestStart() {},
-          onResponseStart() {},
-          onResponseData() {},
-          onResponseEnd() {
-            outstanding--;
-            delivered++;
-            next(h);
-          },
-          onResponseError(_c, error) {
-            reject(error);
-          },
-        },
-      );
-    };
-    pools.forEach((_, h) => {
-      for (let i = 0; i < perHost; i++) next(h);
-    });
-  });
-  await Promise.all(pools.map((p) => p.close()));
   return delivered;
 }

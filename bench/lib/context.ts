@@ -8,6 +8,9 @@ export interface Row {
   metric: string;
   unit: string;
   dispatcher: number;
+  /** The baselines, in the same run (see signed.ts and contenders.ts). */
+  signedLoop?: number;
+  pQueue?: number;
   rawUndici?: number;
   naive?: number;
   /** The goal, as text, and whether this run met it. */
@@ -31,6 +34,8 @@ export interface Context {
   pick<T>(quick: T, full: T): T;
   /** A progress bar on a terminal, nothing elsewhere. */
   progress(label: string, total: number): { tick(n?: number): void; stop(): void };
+  /** One line per round when stdout is not a terminal (CI, a pipe), where no bar shows progress. */
+  note(line: string): void;
   /** Facts one scenario leaves for a later one (the peak rate for the latency scenario). */
   shared: Record<string, number>;
 }
@@ -49,6 +54,9 @@ export function createContext(profile: Profile): Context {
         tick: (n = 1) => bar.update((value += n)),
         stop: () => bar.stop(),
       };
+    },
+    note(line) {
+      if (!process.stdout.isTTY) console.log(`     ${line}`);
     },
     shared: {},
   };

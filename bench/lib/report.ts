@@ -14,10 +14,18 @@ function fmt(value: number | undefined, unit: string): string {
   return unit === 'count' ? shown : `${shown}${unit === '/s' ? '/s' : ` ${unit}`}`;
 }
 
-const HEAD = ['#', 'scenario', 'metric', 'dispatcher', 'raw-undici', 'naive', 'target', 'met'];
+const HEAD = ['#', 'scenario', 'metric', 'dispatcher', 'signed loop', 'p-queue', 'raw-undici', 'naive', 'target', 'met'];
+/** The columns holding figures, right-aligned. */
+const NUMERIC = (i: number) => i >= 3 && i <= 7;
 
 function cells(r: ScenarioResult, row: Row): string[] {
-  return [r.id, r.title, row.metric, fmt(row.dispatcher, row.unit), fmt(row.rawUndici, row.unit), fmt(row.naive, row.unit), row.target ?? '', row.pass === undefined ? '' : row.pass ? 'yes' : 'NO'];
+  const figures = [row.dispatcher, row.signedLoop, row.pQueue, row.rawUndici, row.naive].map((v) => fmt(v, row.unit));
+  return [r.id, r.title, row.metric, ...figures, row.target ?? '', row.pass === undefined ? '' : row.pass ? 'yes' : 'NO'];
+}
+
+/** Every row with a target this run missed, as `1. one host, unlimited: dispatcher ÷ signed loop 0.93× (target ≥ 0.95)`. */
+export function missed(results: ScenarioResult[]): string[] {
+  return results.flatMap((r) => r.rows.filter((row) => row.pass === false).map((row) => `${r.id}. ${r.title}: ${row.metric} ${fmt(row.dispatcher, row.unit)} (target ${row.target})`));
 }
 
 export function machine(): string {
@@ -27,7 +35,7 @@ export function machine(): string {
 export function printTable(results: ScenarioResult[]): void {
   const rows = results.flatMap((r) => r.rows.map((row) => cells(r, row)));
   const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (c: string[]) => c.map((x, i) => (i >= 3 && i <= 5 ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join('  ');
+  const line = (c: string[]) => c.map((x, i) => (NUMERIC(i) ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join('  ');
   console.log(`\n${line(HEAD)}\n${widths.map((w) => '─'.repeat(w)).join('  ')}`);
   for (const row of rows) console.log(line(row));
 }
@@ -37,7 +45,7 @@ export function markdown(results: ScenarioResult[], profile: Profile, seconds: n
     `Profile \`${profile}\`, ${new Date().toISOString().slice(0, 10)}, ${seconds.toFixed(0)} s. Machine: ${machine()}.`,
     '',
     `| ${HEAD.join(' | ')} |`,
-    `| ${HEAD.map((_, i) => (i >= 3 && i <= 5 ? '---:' : '---')).join(' | ')} |`,
+    `| ${HEAD.map((_, i) => (NUMERIC(i) ? '---:' : '---')).join(' | ')} |`,
   ];
   for (const r of results) for (const row of r.rows) out.push(`| ${cells(r, row).join(' | ')} |`);
   return out.join('\n') + '\n';
@@ -50,7 +58,9 @@ export function chart(results: ScenarioResult[]): string {
     .filter((g): g is { title: string; row: Row } => g.row !== undefined);
   const series = [
     { key: 'dispatcher', color: '#2f6fdf', label: 'webhook-dispatcher' },
-    { key: 'rawUndici', color: '#8a8a8a', label: 'raw undici (ceiling)' },
+    { key: 'signedLoop', color: '#3a9a5b', label: 'signed pool.request loop' },
+    { key: 'pQueue', color: '#9b59b6', label: 'p-queue per host' },
+    { key: 'rawUndici', color: '#8a8a8a', label: 'raw undici (unsigned)' },
     { key: 'naive', color: '#e07b39', label: 'naive fetch loop' },
   ] as const;
   const max = Math.max(1, ...groups.flatMap((g) => series.map((s) => g.row[s.key] ?? 0)));

@@ -3,6 +3,7 @@
  * actors takes, and the heap each active actor (a message in flight on its own connection)
  * costs. Origins are names (`h42.bench.test`) resolved by the dispatcher's `lookup` to one
  * local receiver: 10,000 distinct origins, actors and pools without 10,000 listening ports.
+ * Target: an active actor costs at most 4 KiB of heap.
  */
 import { Dispatcher, type LookupFunction } from '../../src/index.js';
 import type { Context, ScenarioResult } from '../lib/context.js';

@@ -254,9 +254,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     if (actor === undefined) {
       throw refusal('WD_QUEUE_FULL', `Expected room for a new host (${resolved.origin}), got ${this.#router.size} busy hosts (\`maxHosts\` ${this.#options.maxHosts})`);
     }
-    if (!actor.hasRoom) {
-      throw refusal('WD_QUEUE_FULL', `Expected room in the queue for ${resolved.origin}, got a full queue (\`queueCapacity\` ${actor.capacity})`);
-    }
+    if (!actor.hasRoom) throw actor.queueFullError();
     return [resolved, actor];
   }
 

@@ -3,6 +3,7 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import { classifyError, classifyStatus } from './classify.js';
 import type { Clock, Timer } from './clock.js';
 import { Deque } from './deque.js';
+import { refusal, type WebhookError } from './errors.js';
 import type { Message } from './message.js';
 import type { ResolvedHostOptions, ResolvedOptions } from './options.js';
 import type { RateLimiter, RateLimiterFactory } from './rate-limiter.js';
@@ -55,6 +56,8 @@ export class HostActor {
    * `aborted`, closed without draining (whatever is left or comes back fails with `'closed'`).
    */
   #mode: 'running' | 'paused' | 'aborted' = 'running';
+  /** The refusal for a full queue, made once: during a flood it is thrown thousands of times a second. */
+  #queueFull: WebhookError | undefined;
   /** Callers of {@link waitForRoom}, resolved when the queue has room again. */
   #roomWaiters: (() => void)[] | undefined;
 
@@ -86,6 +89,11 @@ export class HostActor {
 
   get capacity(): number {
     return this.host.queueCapacity;
+  }
+
+  /** `WD_QUEUE_FULL` for this host: one frozen, stackless error, shared by every refusal. */
+  queueFullError(): WebhookError {
+    return (this.#queueFull ??= Object.freeze(refusal('WD_QUEUE_FULL', `Expected room in the queue for ${this.origin}, got a full queue (\`queueCapacity\` ${this.host.queueCapacity})`)));
   }
 
   /** Resolves once {@link hasRoom} holds (at once if it does now), or the actor is aborted. */

@@ -1,0 +1,76 @@
+import type { MessageRecord } from './message-record.js';
+import type { Failed, FailureReason } from './types.js';
+
+/**
+ * Where accepted messages live: the seam between the dispatcher and memory, SQLite or
+ * Postgres. Every implementation passes the same contract tests.
+ *
+ * Writes arrive as batches of {@link StoreOp}s; a store applies one batch as one transaction
+ * (the dispatcher groups the writes of many sends into one batch: group commit). Reads serve
+ * recovery, paging a backlog in from disk, dead letters, history and replay.
+ *
+ * A store that cannot be opened or written rejects with a `WebhookError` of code
+ * `WD_STORE_UNAVAILABLE` saying what failed; it never throws anything else.
+ */
+export interface MessageStore {
+  /** Creates or migrates the schema and opens files or connections. */
+  open(): Promise<void>;
+  /** Applies `ops` in order, atomically: all or none. Resolves once they are durable. */
+  write(ops: readonly StoreOp[]): Promise<void>;
+  /**
+   * Pending messages (accepted, not ended) in acceptance order (ids are UUIDv7, so id order),
+   * after `afterId` when given, at most `limit`; of one origin when given.
+   */
+  pending(query: { origin?: string; afterId?: string; limit: number }): Promise<MessageRecord[]>;
+  /** Origins that have pending messages, with how many each. */
+  pendingOrigins(): Promise<{ origin: string; count: number }[]>;
+  /** One message's row, pending or ended (until pruned): what `replay` sends again. */
+  get(messageId: string): Promise<MessageRecord | undefined>;
+  /** Failed messages, newest first, filtered; `cursor` continues a previous page. */
+  deadLetters(query: DeadLetterQuery): Promise<{ items: DeadLetter[]; cursor?: string }>;
+  history(messageId: string): Promise<MessageHistory | undefined>;
+  /** Deletes ended messages (and their attempts) that ended before these times. Returns how many. */
+  prune(before: { delivered: number; failed: number }): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** One attempt as history keeps it. */
+export interface AttemptRecord {
+  /** Clock milliseconds when the attempt ended. */
+  at: number;
+  status: number | null;
+  error: { code: string; message: string } | null;
+  latencyMs: number;
+}
+
+export type StoreOp =
+  /** A message was accepted. */
+  | { op: 'accept'; record: MessageRecord }
+  /** An attempt ended and the message waits for another (or goes on): its new counters. */
+  | { op: 'attempt'; id: string; attempt: AttemptRecord; attempts: number; dueAt: number; last: MessageRecord['last'] }
+  /** The message ended. `attempt` is the last attempt when the end came from one. */
+  | { op: 'end'; id: string; at: number; attempt: AttemptRecord | null; attempts: number; outcome: { state: 'delivered'; status: number } | { state: 'failed'; reason: FailureReason; last: MessageRecord['last'] } };
+
+export interface DeadLetterQuery {
+  origin?: string;
+  reason?: FailureReason;
+  /** Items per page. From `1` to `1_000`. @default 100 */
+  limit?: number;
+  cursor?: string;
+}
+
+/** A failed message, kept for review and replay. */
+export interface DeadLetter extends Failed {
+  failedAt: Date;
+}
+
+export interface MessageHistory {
+  messageId: string;
+  eventId: string;
+  eventType: string;
+  url: string;
+  origin: string;
+  state: 'pending' | 'delivered' | 'failed';
+  acceptedAt: Date;
+  attempts: { at: Date; status?: number; error?: { code: string; message: string }; latencyMs: number }[];
+}

@@ -9,6 +9,10 @@ import { EventStream, type Subscribable } from './event-stream.js';
 import type { HostActor } from './host-actor.js';
 import { uuidv7 } from './ids.js';
 import { LocalRateLimiter } from './local-rate-limiter.js';
+import { Persistence } from './persistence.js';
+import type { DeadLetter, DeadLetterQuery, MessageHistory } from './store.js';
+import { retentionOption, storeOption, deadLetterQuery } from './store-options.js';
+import { MemoryStore } from './stores/memory-store.js';
 import type { Message } from './message.js';
 import { resolveCloseOptions, resolveOptions, type CloseOptions, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import { Router } from './router.js';
@@ -35,7 +39,10 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   readonly #clock: Clock;
   readonly #endpoints: EndpointResolver;
   readonly #router: Router;
-  readonly #counts = { accepted: 0, delivered: 0, failed: 0, retries: 0 };
+  readonly #counts = { accepted: 0, delivered: 0, failed: 0, retries: 0, released: 0 };
+  readonly #persistence: Persistence;
+  /** Durable sends waiting for their commit. */
+  #committing = 0;
   #life: Lifecycle = { state: 'open' };
   /** Receipts of pending messages sent with an idempotency key. */
   readonly #byKey = new Map<string, Receipt>();
@@ -52,8 +59,78 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     const transportOptions = { timeoutMs, responseBodyBytes, lookup: policy.lookup, clock };
     const shared = clientOptions(transportOptions);
     const transport: TransportFactory = seams.transport ?? ((origin, connections) => new UndiciTransport(origin, connections, transportOptions, shared));
-    const sink = createSink(this.#counts, (name, payload) => this.#events.emit(name, payload as never, this), (name) => this.#events.has(name), (m) => this.#ended(m));
-    this.#router = new Router({ options: this.#options, sink, clock, rateLimiter: (limit, now) => new LocalRateLimiter(limit, now) }, transport);
+    const store = guarded('WD_INVALID_OPTIONS', 'the `store` option', () => storeOption(this.#options.store)) ?? new MemoryStore();
+    const retention = guarded('WD_INVALID_OPTIONS', 'the `retention` option', () => retentionOption(this.#options.retention));
+    this.#persistence = new Persistence(
+      store,
+      clock,
+      (endpoint) => this.#endpoints.resolve(endpoint),
+      retention,
+      (origins) => this.#recover(origins),
+      (error) => this.#listenerThrew(error),
+    );
+    const sink = createSink(this.#counts, (name, payload) => this.#events.emit(name, payload as never, this), (name) => this.#events.has(name), (m) => this.#ended(m), this.#persistence.journal);
+    this.#router = new Router({ options: this.#options, sink, clock, backlog: this.#persistence.backlog, rateLimiter: (limit, now) => new LocalRateLimiter(limit, now) }, transport);
+  }
+
+  /**
+   * Resolves once the store is open and the messages an earlier run left unfinished are
+   * queued again (their attempts and retry times kept); rejects with `WD_STORE_UNAVAILABLE`
+   * when the store cannot be opened. Sends made before it wait for it.
+   */
+  ready(): Promise<void> {
+    return this.#persistence.ready;
+  }
+
+  /** Failed messages kept by the store, newest first: `{ origin?, reason?, limit?, cursor? }`. */
+  deadLetters(query: DeadLetterQuery = {}): Promise<{ items: DeadLetter[]; cursor?: string }> {
+    try {
+      return this.#persistence.deadLetters(deadLetterQuery(query));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A message's state and every attempt, while the store keeps it. */
+  history(messageId: string): Promise<MessageHistory | undefined> {
+    if (typeof messageId !== 'string') return Promise.reject(new WebhookError('WD_INVALID_OPTIONS', `Expected \`messageId\` to be a string, got ${describe(messageId)}`));
+    return this.#persistence.history(messageId);
+  }
+
+  /**
+   * Sends stored messages again: each becomes a new message (a new `messageId`, attempts from
+   * zero) with the same event id, body and endpoint, with its own terminal event. One result
+   * per id, in order; an id the store does not hold gives `{ ok: false }`.
+   */
+  async replay(messageIds: readonly string[]): Promise<PublishResult[]> {
+    if (!Array.isArray(messageIds) || !messageIds.every((id) => typeof id === 'string')) {
+      throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`messageIds\` to be an array of strings, got ${describe(messageIds)}`);
+    }
+    this.#assertOpen();
+    return Promise.all(
+      messageIds.map(async (id): Promise<PublishResult> => {
+        try {
+          const now = this.#clock.now();
+          const message = await this.#persistence.replayable(id, uuidv7(now), now, this.#perMessage.attempts, this.#perMessage.ttlMs);
+          if (message === undefined) return { ok: false, error: new WebhookError('WD_INVALID_OPTIONS', `Expected a message id the store holds, got ${describe(id)}`) };
+          this.#assertOpen();
+          const actor = this.#actorWithRoom(message.endpoint.origin);
+          return { ok: true, receipt: await this.#admit(message, actor) };
+        } catch (error) {
+          return { ok: false, error: isWebhookError(error) ? error : new WebhookError('WD_STORE_UNAVAILABLE', `Expected to replay ${describe(id)}, got an error: ${describe(error)}`, { cause: error }) };
+        }
+      }),
+    );
+  }
+
+  /** Queues again what an earlier run left: one call per origin with pending messages. */
+  #recover(origins: { origin: string; count: number }[]): void {
+    for (const { origin, count } of origins) {
+      const actor = this.#router.actorFor(origin, true);
+      if (actor === undefined) continue;
+      this.#counts.accepted += count;
+      actor.recover(count);
+    }
   }
 
   /**
@@ -71,7 +148,8 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       const [resolved, actor] = this.#route(endpoint);
       const now = this.#clock.now();
       const prepared = guarded('WD_INVALID_EVENT', 'the event', () => prepareEvent(event, this.#options.maxPayloadBytes, now));
-      return Promise.resolve(this.#enqueue(resolved, actor, prepared, perMessage, key, now));
+      const receipt = this.#enqueue(resolved, actor, prepared, perMessage, key, now);
+      return receipt instanceof Promise ? receipt : Promise.resolve(receipt);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -93,7 +171,8 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       const now = this.#clock.now();
       const prepared = guarded('WD_INVALID_EVENT', 'the event', () => prepareEvent(event, this.#options.maxPayloadBytes, now));
       const count = guarded('WD_INVALID_ENDPOINT', '`endpoints`', () => endpoints.length);
-      const results = new Array<PublishResult>(count);
+      const results = new Array<PublishResult | Promise<PublishResult>>(count);
+      let waits = false;
       for (let i = 0; i < count; i++) {
         try {
           // A listener may close the dispatcher between two endpoints.
@@ -101,12 +180,16 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
           const [resolved, actor] = this.#route(guarded('WD_INVALID_ENDPOINT', `\`endpoints[${i}]\``, () => endpoints[i]));
           const key = perMessage.idempotencyKey === undefined ? undefined : `${perMessage.idempotencyKey} ${resolved.url}`;
           const earlier = key === undefined ? undefined : this.#byKey.get(key);
-          results[i] = { ok: true, receipt: earlier ?? this.#enqueue(resolved, actor, prepared, perMessage, key, now) };
+          const receipt = earlier ?? this.#enqueue(resolved, actor, prepared, perMessage, key, now);
+          if (receipt instanceof Promise) {
+            waits = true;
+            results[i] = receipt.then((r): PublishResult => ({ ok: true, receipt: r }), (error: WebhookError): PublishResult => ({ ok: false, error }));
+          } else results[i] = { ok: true, receipt };
         } catch (error) {
           results[i] = { ok: false, error: isWebhookError(error) ? error : new WebhookError('WD_INVALID_ENDPOINT', `Expected \`endpoints[${i}]\` to be usable, got an error: ${describe(error)}`, { cause: error }) };
         }
       }
-      return Promise.resolve(results);
+      return waits ? Promise.all(results) : Promise.resolve(results as PublishResult[]);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -121,7 +204,8 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   stats(): DispatcherStats {
     const hosts: Record<string, HostStats> = {};
     for (const actor of this.#router.actors()) hosts[actor.origin] = actor.stats();
-    return { ...this.#counts, pending: this.#pending, hosts };
+    const { accepted, delivered, failed, retries } = this.#counts;
+    return { accepted, delivered, failed, retries, pending: accepted - delivered - failed - this.#counts.released, hosts };
   }
 
   /**
@@ -219,9 +303,10 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     return this.#events.count(name);
   }
 
+  /** Accepted and not ended, plus sends whose commit is on its way. */
   get #pending(): number {
     const c = this.#counts;
-    return c.accepted - c.delivered - c.failed;
+    return c.accepted - c.delivered - c.failed - c.released + this.#committing;
   }
 
   async #shutdown(drain: boolean, timeoutMs: number): Promise<void> {
@@ -236,6 +321,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       await this.onIdle();
     }
     await this.#router.dispose();
+    await this.#persistence.close();
   }
 
   #sendOptions(options: unknown): ResolvedSendOptions {
@@ -250,18 +336,19 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   /** The endpoint, validated, and its host actor, which has room. Throws a `WebhookError` otherwise. */
   #route(endpoint: unknown): [ResolvedEndpoint, HostActor] {
     const resolved = guarded('WD_INVALID_ENDPOINT', 'the endpoint', () => this.#endpoints.resolve(endpoint));
-    const actor = this.#router.actorFor(resolved.origin);
-    if (actor === undefined) {
-      throw refusal('WD_QUEUE_FULL', `Expected room for a new host (${resolved.origin}), got ${this.#router.size} busy hosts (\`maxHosts\` ${this.#options.maxHosts})`);
-    }
-    if (!actor.hasRoom) throw actor.queueFullError();
-    return [resolved, actor];
+    return [resolved, this.#actorWithRoom(resolved.origin)];
   }
 
-  #enqueue(endpoint: ResolvedEndpoint, actor: HostActor, event: PreparedEvent, options: ResolvedSendOptions, key: string | undefined, now: number): Receipt {
-    // Checked again at the moment of acceptance: reading the endpoint or the event runs the
-    // caller's getters, and one of them may have closed the dispatcher.
-    this.#assertOpen();
+  #actorWithRoom(origin: string): HostActor {
+    const actor = this.#router.actorFor(origin);
+    if (actor === undefined) {
+      throw refusal('WD_QUEUE_FULL', `Expected room for a new host (${origin}), got ${this.#router.size} busy hosts (\`maxHosts\` ${this.#options.maxHosts})`);
+    }
+    if (!actor.hasRoom) throw actor.queueFullError();
+    return actor;
+  }
+
+  #enqueue(endpoint: ResolvedEndpoint, actor: HostActor, event: PreparedEvent, options: ResolvedSendOptions, key: string | undefined, now: number): Receipt | Promise<Receipt> {
     const message: Message = {
       id: uuidv7(now),
       endpoint,
@@ -274,12 +361,45 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       dueAt: 0,
       last: undefined,
     };
-    const receipt: Receipt = { messageId: message.id, eventId: event.id, origin: endpoint.origin };
-    // Counted (and keyed) before the actor sees it: a message can end inside accept().
-    this.#counts.accepted++;
+    return this.#admit(message, actor);
+  }
+
+  /**
+   * Accepts a built message into its actor, which has room. In memory at once; with a durable
+   * store once the message is committed (the actor holds its room meanwhile), and a failed
+   * commit rejects with `WD_STORE_UNAVAILABLE` and leaves nothing behind.
+   */
+  #admit(message: Message, actor: HostActor): Receipt | Promise<Receipt> {
+    // Checked again at the moment of acceptance: reading the endpoint or the event runs the
+    // caller's getters, and one of them may have closed the dispatcher.
+    this.#assertOpen();
+    const receipt: Receipt = { messageId: message.id, eventId: message.event.id, origin: message.endpoint.origin };
+    const key = message.idempotencyKey;
+    if (!this.#persistence.durable) {
+      // Counted (and keyed) before the actor sees it: a message can end inside accept().
+      this.#counts.accepted++;
+      if (key !== undefined) this.#byKey.set(key, receipt);
+      actor.accept(message);
+      return receipt;
+    }
+    actor.reserve();
+    this.#committing++;
     if (key !== undefined) this.#byKey.set(key, receipt);
-    actor.accept(message);
-    return receipt;
+    return this.#persistence.journal.accepted(message).then(
+      () => {
+        this.#committing--;
+        this.#counts.accepted++;
+        actor.accept(message, true);
+        return receipt;
+      },
+      (error: WebhookError) => {
+        this.#committing--;
+        if (key !== undefined) this.#byKey.delete(key);
+        actor.unreserve();
+        this.#ended(message);
+        throw error;
+      },
+    );
   }
 
   #ended(message: Message): void {

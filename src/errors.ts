@@ -83,6 +83,12 @@ export function describe(value: unknown): string {
   return 'an object';
 }
 
+/** What an unknown thrown value says, for a message: an error's own message, cut short; else {@link describe}. */
+export function reasonOf(error: unknown): string {
+  if (error instanceof Error && typeof error.message === 'string') return error.message.length > 300 ? `${error.message.slice(0, 300)}…` : error.message;
+  return describe(error);
+}
+
 /** Shorthand for the options validators: ``Expected `name` to be …, got `x` (type)``. */
 export function invalidOptions(name: string, expected: string, got: unknown): WebhookError {
   return new WebhookError('WD_INVALID_OPTIONS', `Expected \`${name}\` to be ${expected}, got ${describe(got)}`);

@@ -15,7 +15,10 @@ import type { BreakerState, FailureReason, HostStats } from './types.js';
 /** Where an actor reports what happens to its messages. Implementations must not throw. */
 export interface ActorSink {
   delivered(message: Message, status: number, latencyMs: number): void;
-  failed(message: Message, reason: FailureReason): void;
+  /** `result`: the attempt whose outcome ended it, when one did. */
+  failed(message: Message, reason: FailureReason, result?: AttemptResult): void;
+  /** A closing dispatcher hands an unfinished message back to its durable store, which keeps it for the next run. */
+  released(message: Message): void;
   retrying(message: Message, delayMs: number): void;
   attempted(message: Message, result: AttemptResult): void;
   gone(message: Message): void;
@@ -23,8 +26,16 @@ export interface ActorSink {
 }
 
 /** What every actor of a dispatcher shares: the seams through which it meets the world. */
+/** Where a host's backlog waits when it does not fit in memory: a durable store. */
+export interface Backlog {
+  /** Pending messages of `origin` accepted after `afterId` (all when empty), in acceptance order. */
+  page(origin: string, afterId: string, limit: number): Promise<Message[]>;
+}
+
 export interface ActorContext {
   readonly options: ResolvedOptions;
+  /** With a durable store: messages past the in-memory window stay on disk and are paged in. */
+  readonly backlog: Backlog | undefined;
   readonly sink: ActorSink;
   readonly clock: Clock;
   /** Makes a rate-limited host's limiter: local by default, shared in a cluster. */
@@ -56,6 +67,13 @@ export class HostActor {
    * `aborted`, closed without draining (whatever is left or comes back fails with `'closed'`).
    */
   #mode: 'running' | 'paused' | 'aborted' = 'running';
+  /** Accepted messages waiting on disk, not in memory (a durable store's backlog). */
+  #onDisk = 0;
+  /** The last message taken into memory: paging continues after it. */
+  #lastInMemory = '';
+  #paging = false;
+  /** Messages the dispatcher is committing for this host: they count against the capacity. */
+  #reserved = 0;
   /** The refusal for a full queue, made once: during a flood it is thrown thousands of times a second. */
   #queueFull: WebhookError | undefined;
   /** Callers of {@link waitForRoom}, resolved when the queue has room again. */
@@ -77,14 +95,73 @@ export class HostActor {
 
   /** Is there room for one more message (retries count against the capacity)? */
   get hasRoom(): boolean {
-    return this.#queue.length + this.#retries.size < this.host.queueCapacity;
+    return this.#queue.length + this.#retries.size + this.#onDisk + this.#reserved < this.host.queueCapacity;
   }
 
-  /** Takes a message; call only when {@link hasRoom}. An aborted actor ends it at once. */
-  accept(message: Message): void {
+  /** Holds room for a message being committed to the store; {@link accept} or {@link unreserve} gives it back. */
+  reserve(): void {
+    this.#reserved++;
+  }
+
+  unreserve(): void {
+    this.#reserved--;
+    if (this.#roomWaiters !== undefined && this.hasRoom) this.#notifyRoom();
+  }
+
+  /**
+   * Takes a message; call only when {@link hasRoom} (or it was reserved). An aborted actor ends
+   * it at once. With a backlog, a message beyond the in-memory window stays on disk only.
+   */
+  accept(message: Message, reserved = false): void {
+    if (reserved) this.#reserved--;
     if (this.#mode === 'aborted') return this.ctx.sink.failed(message, 'closed');
+    if (this.ctx.backlog !== undefined && (this.#onDisk > 0 || this.#queue.length >= this.#window)) {
+      this.#onDisk++;
+      return;
+    }
+    this.#lastInMemory = message.id;
     this.#queue.push(message);
     this.#pump();
+  }
+
+  /** Messages an earlier run left pending for this host: they are paged in from the store. */
+  recover(count: number): void {
+    this.#onDisk += count;
+    this.#pageIn();
+  }
+
+  /** Messages kept in memory before the rest wait on disk. */
+  get #window(): number {
+    return Math.max(64, 4 * this.host.concurrency);
+  }
+
+  #pageIn(): void {
+    const backlog = this.ctx.backlog;
+    if (backlog === undefined || this.#paging || this.#onDisk === 0 || this.#mode === 'aborted') return;
+    const want = this.#window - this.#queue.length;
+    if (want < this.#window / 2) return;
+    this.#paging = true;
+    backlog.page(this.origin, this.#lastInMemory, want).then(
+      (messages) => {
+        this.#paging = false;
+        if (this.#mode === 'aborted') return;
+        const now = this.#clock.now();
+        for (const m of messages) {
+          this.#onDisk--;
+          this.#lastInMemory = m.id;
+          // A retry scheduled by an earlier run keeps its time.
+          if (m.attempts > 0 && m.dueAt > now) this.#retries.push(m);
+          else this.#queue.push(m);
+        }
+        // The store had fewer than counted (ended elsewhere): nothing more to wait for.
+        if (messages.length < want) this.#onDisk = 0;
+        this.#pump();
+      },
+      () => {
+        // The store cannot be read now: try again at the next pump.
+        this.#paging = false;
+      },
+    );
   }
 
   get capacity(): number {
@@ -131,7 +208,7 @@ export class HostActor {
 
   stats(): HostStats {
     return {
-      queued: this.#queue.length,
+      queued: this.#queue.length + this.#onDisk,
       inFlight: this.#inFlight,
       waiting: this.#retries.size,
       breaker: this.#breaker?.state ?? 'closed',
@@ -148,6 +225,8 @@ export class HostActor {
     return (
       this.#mode === 'running' &&
       this.#queue.length === 0 &&
+      this.#onDisk === 0 &&
+      this.#reserved === 0 &&
       this.#inFlight === 0 &&
       this.#retries.size === 0 &&
       now - this.#lastActive >= idleMs &&
@@ -155,12 +234,21 @@ export class HostActor {
     );
   }
 
-  /** Fails everything held with `'closed'`; in-flight attempts are cut and fail the same way. */
+  /**
+   * Fails everything held with `'closed'`; in-flight attempts are cut and fail the same way.
+   * With a durable store nothing fails: unfinished messages are handed back to the store,
+   * which keeps them for the next run.
+   */
   abort(): void {
     this.#mode = 'aborted';
     this.#clearTimer();
-    for (const m of this.#queue.drain()) this.ctx.sink.failed(m, 'closed');
-    for (const m of this.#retries.drain()) this.ctx.sink.failed(m, 'closed');
+    const { sink } = this.ctx;
+    const durable = this.ctx.backlog !== undefined;
+    for (const m of [...this.#queue.drain(), ...this.#retries.drain()]) {
+      if (durable) sink.released(m);
+      else sink.failed(m, 'closed');
+    }
+    this.#onDisk = 0;
     this.#notifyRoom();
     void this.transport.destroy();
   }
@@ -197,6 +285,7 @@ export class HostActor {
       this.#dispatch(head, this.#breaker?.tryPass(now) ?? 0, now);
     }
     if (limiter !== undefined && this.#queue.length === 0) limiter.idle();
+    if (this.#onDisk > 0) this.#pageIn();
     if (this.#roomWaiters !== undefined && this.hasRoom) this.#notifyRoom();
     this.#arm(now);
   }
@@ -226,7 +315,8 @@ export class HostActor {
     const { sink } = this.ctx;
     if (this.#mode === 'aborted') {
       message.last = result;
-      sink.failed(message, 'closed');
+      if (this.ctx.backlog !== undefined) sink.released(message);
+      else sink.failed(message, 'closed', result);
       return;
     }
     sink.attempted(message, result);
@@ -243,7 +333,7 @@ export class HostActor {
       if (outcome.kind === 'retry') this.#retryLater(message, result, outcome.slowHost, now);
       else {
         if (outcome.kind === 'gone') sink.gone(message);
-        sink.failed(message, outcome.kind === 'refused' ? 'rejected' : outcome.kind);
+        sink.failed(message, outcome.kind === 'refused' ? 'rejected' : outcome.kind, result);
       }
     }
     this.#pump();
@@ -252,13 +342,13 @@ export class HostActor {
   #retryLater(message: Message, result: AttemptResult, slowHost: boolean, now: number): void {
     const { sink, options } = this.ctx;
     const { retry } = options;
-    if (message.attempts >= message.maxAttempts) return sink.failed(message, 'exhausted');
+    if (message.attempts >= message.maxAttempts) return sink.failed(message, 'exhausted', result);
     const asked = result.error === undefined ? parseRetryAfter(result.retryAfter, now) : undefined;
     const retryAfter = asked === undefined ? undefined : Math.min(asked, retry.maxRetryAfterMs);
     const delay = Math.max(fullJitterDelay(message.attempts - 1, retry.baseDelayMs, retry.maxDelayMs, this.#clock.random), retryAfter ?? 0);
     if (slowHost) this.#pausedUntil = Math.max(this.#pausedUntil, now + (retryAfter ?? Math.max(delay, retry.baseDelayMs)));
     message.dueAt = now + delay;
-    if (message.dueAt >= message.expiresAt) return sink.failed(message, 'expired');
+    if (message.dueAt >= message.expiresAt) return sink.failed(message, 'expired', result);
     this.#retries.push(message);
     sink.retrying(message, delay);
   }

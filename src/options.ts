@@ -1,3 +1,5 @@
+import type { Retention } from './persistence.js';
+import type { MessageStore } from './store.js';
 import { WebhookError, invalidOptions } from './errors.js';
 import { MAX_HEADER_VALUE_LENGTH, OWNED_HEADERS, isHeaderValue } from './http-fields.js';
 import { boolean, grouped, integer, number, ownKeys, readObject, type OptionReader } from './option-checks.js';
@@ -99,6 +101,15 @@ export interface DispatcherOptions extends HostOptions {
   userAgent?: string;
   /** Host actors (origins) alive at once; a send to a new origin beyond it, when no idle one can be dropped, is refused with `WD_QUEUE_FULL`. An integer >= 1, or `Infinity`. @default Infinity */
   maxHosts?: number;
+  /**
+   * Where accepted messages live. With a durable store (`sqliteStore(…)` from
+   * `webhook-dispatcher/sqlite`) `send` resolves once the message is committed, a host's
+   * backlog waits on disk, and a new dispatcher on the same store recovers what an earlier one
+   * left. `close()` closes it. @default in memory: dead letters and history of messages that had trouble
+   */
+  store?: MessageStore;
+  /** How long ended messages are kept in the store. @default { deliveredMs: 3 days, failedMs: 30 days } */
+  retention?: Partial<Retention>;
 }
 
 export interface ResolvedHostOptions {

@@ -32,13 +32,14 @@ export class Router {
 
   /**
    * The actor for `origin`, created if there is none; `undefined` when making one would pass
-   * `maxHosts` even after idle actors are dropped.
+   * `maxHosts` even after idle actors are dropped (unless `force`: recovered messages have a
+   * host whatever the cap).
    */
-  actorFor(origin: string): HostActor | undefined {
+  actorFor(origin: string, force = false): HostActor | undefined {
     let actor = this.#actors.get(origin);
     if (actor === undefined) {
       const { options } = this.ctx;
-      if (this.#actors.size >= options.maxHosts && (this.evictIdle() === 0 || this.#actors.size >= options.maxHosts)) return undefined;
+      if (!force && this.#actors.size >= options.maxHosts && (this.evictIdle() === 0 || this.#actors.size >= options.maxHosts)) return undefined;
       const host = optionsForOrigin(options, origin);
       actor = new HostActor(origin, host, this.transport(origin, host.concurrency), this.ctx);
       this.#actors.set(origin, actor);

@@ -1,4 +1,5 @@
 import type { ActorSink } from './host-actor.js';
+import type { Journal } from './journal.js';
 import type { Message } from './message.js';
 import type { AttemptResult } from './transport.js';
 import type { DispatcherEvents, Failed } from './types.js';
@@ -9,6 +10,8 @@ export interface Counts {
   delivered: number;
   failed: number;
   retries: number;
+  /** Handed back unfinished to a durable store by a closing dispatcher: they end in a later run. */
+  released: number;
 }
 
 type Emit = <E extends keyof DispatcherEvents>(name: E, payload: Parameters<DispatcherEvents[E]>[0]) => void;
@@ -25,10 +28,11 @@ function facts(m: Message) {
  * Turns what actors report into the dispatcher's counts and public events. Payloads are built
  * only when someone listens; `ended` runs after each terminal event.
  */
-export function createSink(counts: Counts, emit: Emit, listening: (name: keyof DispatcherEvents) => boolean, ended: (message: Message) => void): ActorSink {
+export function createSink(counts: Counts, emit: Emit, listening: (name: keyof DispatcherEvents) => boolean, ended: (message: Message) => void, journal: Journal): ActorSink {
   return {
     delivered(m, status, latencyMs) {
       counts.delivered++;
+      journal.delivered(m, status, latencyMs);
       if (listening('delivered')) {
         // Written out rather than `...facts(m)`: this runs once per delivery, and the spread
         // showed in profiles of the hot path. The other events are rarer.
@@ -37,8 +41,9 @@ export function createSink(counts: Counts, emit: Emit, listening: (name: keyof D
       }
       ended(m);
     },
-    failed(m, reason) {
+    failed(m, reason, result) {
       counts.failed++;
+      journal.failed(m, reason, result);
       if (listening('failed')) {
         const event: Failed = { ...facts(m), attempts: m.attempts, reason };
         const last = m.last;
@@ -52,8 +57,13 @@ export function createSink(counts: Counts, emit: Emit, listening: (name: keyof D
       }
       ended(m);
     },
+    released(m) {
+      counts.released++;
+      ended(m);
+    },
     retrying(m, delayMs) {
       counts.retries++;
+      journal.retrying(m);
       if (listening('retry')) emit('retry', { ...facts(m), attempt: m.attempts, delayMs, status: m.last?.status, error: errorOf(m.last) });
     },
     attempted(m, result) {

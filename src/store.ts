@@ -13,6 +13,12 @@ import type { Failed, FailureReason } from './types.js';
  * `WD_STORE_UNAVAILABLE` saying what failed; it never throws anything else.
  */
 export interface MessageStore {
+  /**
+   * Whether what is written survives the process. A durable store makes `send` wait for the
+   * commit, keeps a host's backlog on disk and is recovered by the next dispatcher; the
+   * memory store is written only for messages that had trouble (dead letters and history).
+   */
+  readonly durable: boolean;
   /** Creates or migrates the schema and opens files or connections. */
   open(): Promise<void>;
   /** Applies `ops` in order, atomically: all or none. Resolves once they are durable. */

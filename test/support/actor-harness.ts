@@ -34,11 +34,13 @@ export function actorHarness(options: DispatcherOptions = {}, randoms: number[] 
     failed: (m, reason) => reports.push({ kind: 'failed', id: m.id, reason, attempts: m.attempts }),
     retrying: (m, delayMs) => reports.push({ kind: 'retrying', id: m.id, delayMs }),
     attempted: () => {},
+    released: () => {},
     gone: () => {},
     breaker: (_origin, state) => reports.push({ kind: 'breaker', state }),
   };
   const actor = new HostActor(ORIGIN, optionsForOrigin(resolved, ORIGIN), transport, {
     options: resolved,
+    backlog: undefined,
     sink,
     clock,
     rateLimiter: (limit, now) => new LocalRateLimiter(limit, now),

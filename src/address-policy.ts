@@ -159,7 +159,7 @@ export class AddressPolicy {
         for (const { address } of addresses) {
           const why = this.refusal(address);
           if (why !== undefined) {
-            const shown = address === '' ? 'something that is not an address' : address;
+            const shown = address === '' ? 'something that is not an address' : address.length > 64 ? `${address.slice(0, 64)}…` : address;
             return answer(new WebhookError('WD_BLOCKED_DESTINATION', `Refused to connect to ${hostname}: it resolved to ${shown}, ${describeRefusal(why)}`), none);
           }
         }

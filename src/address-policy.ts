@@ -39,6 +39,13 @@ const PRIVATE_RANGES = new Set(['private', 'loopback', 'carrierGradeNat', 'uniqu
 /** Ranges nothing opens, not even `allowedNetworks`. */
 const NEVER_RANGES = new Set(['multicast', 'broadcast', 'unspecified']);
 const LOCAL_NAT64 = 'local-use NAT64';
+const METADATA = 'cloud metadata';
+/**
+ * Cloud metadata services outside link-local, in ranges `allowPrivateNetworks` opens: AWS's
+ * IPv6 instance metadata (`fd00:ec2::254`, unique-local) and Alibaba Cloud's (`100.100.100.200`,
+ * carrier-grade NAT). Like link-local, they open only when `allowedNetworks` names them.
+ */
+const METADATA_ADDRESSES: readonly Address[] = [ipaddr.parse('fd00:ec2::254'), ipaddr.parse('100.100.100.200')];
 
 const PRIVATE_LABELS = new Set([...PRIVATE_RANGES].map((r) => LABELS[r]));
 const NEVER_LABELS = new Set([...NEVER_RANGES].map((r) => LABELS[r]));
@@ -103,6 +110,7 @@ export class AddressPolicy {
       return this.#ipv4Refusal(v4);
     }
     if (this.#inAllowedNetwork(v6)) return undefined;
+    if (isMetadata(v6)) return METADATA;
     return this.#rangeRefusal(range);
   }
 
@@ -127,27 +135,51 @@ export class AddressPolicy {
    */
   readonly lookup: LookupFunction = (hostname, options, callback) => {
     const opts: LookupOptions = typeof options === 'number' ? { family: options } : typeof options === 'object' && options !== null ? options : {};
-    this.#resolve(hostname, { ...opts, all: true }, (error, result, family) => {
-      if (error) return callback(error, opts.all ? [] : '');
-      const addresses = answers(result, family);
-      for (const { address } of addresses) {
-        const why = this.refusal(address);
-        if (why !== undefined) {
-          return callback(new WebhookError('WD_BLOCKED_DESTINATION', `Refused to connect to ${hostname}: it resolved to ${address}, ${describeRefusal(why)}`), opts.all ? [] : '');
+    const none = opts.all ? [] : '';
+    // A resolver is someone else's code: it may answer twice, throw, or answer with junk. The
+    // socket hears exactly one answer, and nothing here throws: a throw would surface as an
+    // uncaught exception in whatever timer or socket callback the resolver answered from.
+    let answered = false;
+    const answer = (...args: Parameters<Callback>): void => {
+      if (answered) return;
+      answered = true;
+      callback(...args);
+    };
+    try {
+      this.#resolve(hostname, { ...opts, all: true }, (error, result) => {
+        if (answered) return;
+        if (error) return answer(error, none);
+        let addresses: LookupAddress[];
+        try {
+          addresses = answers(result);
+        } catch (thrown) {
+          // An answer whose reading throws (a Proxy, a getter).
+          return answer(thrown as NodeJS.ErrnoException, none);
         }
-      }
-      if (addresses.length === 0) {
-        return callback(Object.assign(new Error(`No address for ${hostname}`), { code: 'ENOTFOUND' }), opts.all ? [] : '');
-      }
-      if (opts.all) return callback(null, addresses);
-      callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
+        for (const { address } of addresses) {
+          const why = this.refusal(address);
+          if (why !== undefined) {
+            const shown = address === '' ? 'something that is not an address' : address.length > 64 ? `${address.slice(0, 64)}…` : address;
+            return answer(new WebhookError('WD_BLOCKED_DESTINATION', `Refused to connect to ${hostname}: it resolved to ${shown}, ${describeRefusal(why)}`), none);
+          }
+        }
+        if (addresses.length === 0) {
+          return answer(Object.assign(new Error(`No address for ${hostname}`), { code: 'ENOTFOUND' }), none);
+        }
+        if (opts.all) return answer(null, addresses);
+        answer(null, addresses[0]!.address, addresses[0]!.family);
+      });
+    } catch (thrown) {
+      // The resolver threw before answering (or after: then the answer stands).
+      answer(thrown as NodeJS.ErrnoException, none);
+    }
   };
 
   #ipv4Refusal(v4: ipaddr.IPv4): string | undefined {
     const range = v4.range();
     if (NEVER_RANGES.has(range)) return label(range);
     if (this.#inAllowedNetwork(v4)) return undefined;
+    if (isMetadata(v4)) return METADATA;
     return this.#rangeRefusal(range);
   }
 
@@ -169,9 +201,21 @@ function label(range: string): string {
   return LABELS[range] ?? 'reserved';
 }
 
-/** A resolver's answer as `{ address, family }[]`, whether it answered with an array or with one address and its family. */
-function answers(result: string | LookupAddress[] | undefined, family: number | undefined): LookupAddress[] {
-  const fix = (address: string, given: unknown): LookupAddress => ({ address, family: given === 4 || given === 6 ? given : isIP(address) });
-  if (Array.isArray(result)) return result.map((a) => fix(a.address, a.family));
-  return typeof result === 'string' && result !== '' ? [fix(result, family)] : [];
+function isMetadata(address: Address): boolean {
+  return METADATA_ADDRESSES.some((m) => m.kind() === address.kind() && address.match(m, address.kind() === 'ipv4' ? 32 : 128));
+}
+
+/**
+ * A resolver's answer as `{ address, family }[]`, whether it answered with an array or with one
+ * address. The family is the address's own (`isIP`): a resolver that names the wrong one would
+ * have the socket fail with EINVAL. An entry that is not a string address becomes `''`, which
+ * the policy refuses as unparseable, where reading it would have thrown.
+ */
+function answers(result: unknown): LookupAddress[] {
+  const entry = (address: unknown): LookupAddress => {
+    const text = typeof address === 'string' ? address : '';
+    return { address: text, family: isIP(text) };
+  };
+  if (Array.isArray(result)) return result.map((a: unknown) => entry(typeof a === 'object' && a !== null ? (a as { address?: unknown }).address : undefined));
+  return typeof result === 'string' && result !== '' ? [entry(result)] : [];
 }

@@ -28,6 +28,11 @@ function isPlainRecord(raw: object): boolean {
   return !(raw instanceof Map) && !(FetchHeaders !== undefined && raw instanceof FetchHeaders);
 }
 
+/** A header name for a message: a name can be as long as the caller likes, a message cannot. */
+function named(name: string): string {
+  return `\`${name.length > 64 ? `${name.slice(0, 64)}…` : name}\``;
+}
+
 function invalid(message: string, cause?: unknown): WebhookError {
   return new WebhookError('WD_INVALID_ENDPOINT', message, cause === undefined ? undefined : { cause });
 }
@@ -119,21 +124,21 @@ export function checkHeaders(snapshot: HeaderSnapshot, owned: ReadonlySet<string
       throw invalid(`Expected \`headers\` not to set \`${lower}\`: the dispatcher sets it`);
     }
     if (typeof value !== 'string') {
-      throw invalid(`Expected header \`${lower}\` to be a string, got ${describe(value)}`);
+      throw invalid(`Expected header ${named(lower)} to be a string, got ${describe(value)}`);
     }
     if (!isHeaderValue(value)) {
       // The value itself is never echoed: it may be a credential.
-      throw invalid(`Expected header \`${lower}\` to be a string of tab, visible ASCII or Latin-1 characters (no CR, LF, NUL or other control character, nothing above U+00FF), got a value with one`);
+      throw invalid(`Expected header ${named(lower)} to be a string of tab, visible ASCII or Latin-1 characters (no CR, LF, NUL or other control character, nothing above U+00FF), got a value with one`);
     }
     if (value.length > MAX_HEADER_VALUE_LENGTH) {
-      throw invalid(`Expected header \`${lower}\` to be at most ${MAX_HEADER_VALUE_LENGTH} characters, got ${value.length}`);
+      throw invalid(`Expected header ${named(lower)} to be at most ${MAX_HEADER_VALUE_LENGTH} characters, got ${value.length}`);
     }
     total += lower.length + value.length;
     if (total > MAX_HEADERS_LENGTH) {
       throw invalid(`Expected \`headers\` to hold at most ${MAX_HEADERS_LENGTH} characters of names and values in all, got more`);
     }
     for (let j = 0; j < flat.length; j += 2) {
-      if (flat[j] === lower) throw invalid(`Expected header names to be unique ignoring case, got \`${lower}\` twice`);
+      if (flat[j] === lower) throw invalid(`Expected header names to be unique ignoring case, got ${named(lower)} twice`);
     }
     flat.push(lower, value);
   }

@@ -73,7 +73,12 @@ export function describe(value: unknown): string {
   }
   // String(-0) is "0": show the sign, or "got `0`" would look like a valid value refused.
   if (Object.is(value, -0)) return '`-0` (number)';
-  if (type === 'number' || type === 'boolean' || type === 'bigint') return `\`${String(value)}\` (${type})`;
+  if (type === 'number' || type === 'boolean') return `\`${String(value)}\` (${type})`;
+  // A BigInt can have millions of digits: show its first ones only.
+  if (type === 'bigint') {
+    const digits = String(value);
+    return `\`${digits.length > 40 ? `${digits.slice(0, 40)}…` : digits}\` (bigint)`;
+  }
   if (type === 'function' || type === 'symbol') return `a ${type}`;
   try {
     if (Array.isArray(value)) return 'an array';

@@ -27,6 +27,9 @@ export function nearest(key: string, valid: readonly string[]): string | undefin
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of valid) {
+    // The distance is at least the difference in length: a key too long (or too short) to be
+    // near any candidate skips the quadratic table, so a megabyte-long key costs nothing.
+    if (Math.abs(key.length - candidate.length) > Math.floor(Math.max(key.length, candidate.length) / 2)) continue;
     const distance = editDistance(key, candidate);
     if (distance < bestDistance && distance <= Math.floor(Math.max(key.length, candidate.length) / 2)) {
       best = candidate;

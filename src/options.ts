@@ -82,7 +82,8 @@ export interface DispatcherOptions extends HostOptions {
   /**
    * Allow private, loopback, CGNAT, unique-local and site-local destinations. Link-local
    * (169.254.0.0/16, the cloud metadata address among them, and fe80::/10) stays refused unless
-   * `allowedNetworks` names it. @default false
+   * `allowedNetworks` names it, and so do the metadata services inside the opened ranges
+   * (`fd00:ec2::254`, `100.100.100.200`). @default false
    */
   allowPrivateNetworks?: boolean;
   /**

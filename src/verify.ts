@@ -31,6 +31,15 @@ function fail(reason: string, cause?: unknown): never {
   throw new WebhookError('WD_VERIFICATION_FAILED', `Webhook verification failed: ${reason}`, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * Node's `req.headers` (and fetch's `Headers`) join a header sent twice into one value with
+ * `", "`. No signature header contains a comma followed by a space, so that pair means the
+ * request repeated the header, which is refused as an array of two values is.
+ */
+function refuseJoined(value: string, name: string): void {
+  if (value.includes(', ')) fail(`header \`${name}\` was given more than once (its values joined with ", "), or is malformed`);
+}
+
 function timestampWithin(raw: string | undefined, name: string, toleranceSeconds: number, nowMs: number): string {
   if (raw === undefined) fail(`missing timestamp (${name})`);
   if (!UNIX_SECONDS.test(raw)) fail(`malformed timestamp (${name}): expected Unix seconds as plain digits, got ${describe(raw)}`);
@@ -64,6 +73,7 @@ function verifyStandard(headers: Map<string, string>, keys: readonly KeyObject[]
   const signature = headers.get('webhook-signature');
   if (id === undefined) fail('missing webhook-id');
   if (signature === undefined) fail('missing webhook-signature');
+  refuseJoined(signature, 'webhook-signature');
   const ts = timestampWithin(headers.get('webhook-timestamp'), 'webhook-timestamp', options.toleranceSeconds, nowMs);
   let versions = 0;
   const candidates: Buffer[] = [];
@@ -83,6 +93,7 @@ function verifyTimestampedHex(headers: Map<string, string>, keys: readonly KeyOb
   const name = options.header;
   const signature = headers.get(name);
   if (signature === undefined) fail(`missing ${name}`);
+  refuseJoined(signature, name);
   let t: string | undefined;
   let versions = 0;
   const candidates: Buffer[] = [];
@@ -137,8 +148,9 @@ function verifyRequest<T>(body: unknown, headers: unknown, keys: readonly KeyObj
  *
  * - `body`: the raw bytes received (a string, `Buffer` or `Uint8Array`), not re-serialized JSON.
  * - `headers`: Node's `req.headers`, a plain record (any case) or a fetch `Headers`. A header
- *   given more than once (an array of several, or two spellings of one name) is refused: the
- *   request is ambiguous, and the app might read the other value than the one verified.
+ *   given more than once (an array of several, two spellings of one name, or a signature
+ *   header whose copies `req.headers` joined with `", "`) is refused: the request is
+ *   ambiguous, and the app might read the other value than the one verified.
  * - `secret`: one secret or several (rotation: any one verifies). Standard-webhooks secrets are
  *   read as the reference libraries read them: `whsec_` optional, base64 padded or not, any key
  *   length; `'timestamped-hex'` secrets are used as UTF-8 text, as Stripe does.

@@ -165,7 +165,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     try {
       this.#assertOpen();
       const perMessage = this.#sendOptions(options);
-      if (!Array.isArray(endpoints)) {
+      if (!guarded('WD_INVALID_ENDPOINT', '`endpoints`', () => Array.isArray(endpoints))) {
         throw new WebhookError('WD_INVALID_ENDPOINT', `Expected \`endpoints\` to be an array, got ${describe(endpoints)}`);
       }
       const now = this.#clock.now();
@@ -334,9 +334,15 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   }
 
   /** The endpoint, validated, and its host actor, which has room. Throws a `WebhookError` otherwise. */
-  #route(endpoint: unknown): [ResolvedEndpoint, HostActor] {
+  /**
+   * The endpoint, validated, and its host actor if it has one, which has room. A missing actor
+   * is made only at acceptance: a send refused for its event must leave no host behind.
+   */
+  #route(endpoint: unknown): [ResolvedEndpoint, HostActor | undefined] {
     const resolved = guarded('WD_INVALID_ENDPOINT', 'the endpoint', () => this.#endpoints.resolve(endpoint));
-    return [resolved, this.#actorWithRoom(resolved.origin)];
+    const actor = this.#router.get(resolved.origin);
+    if (actor !== undefined && !actor.hasRoom) throw actor.queueFullError();
+    return [resolved, actor];
   }
 
   #actorWithRoom(origin: string): HostActor {
@@ -348,7 +354,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     return actor;
   }
 
-  #enqueue(endpoint: ResolvedEndpoint, actor: HostActor, event: PreparedEvent, options: ResolvedSendOptions, key: string | undefined, now: number): Receipt | Promise<Receipt> {
+  #enqueue(endpoint: ResolvedEndpoint, known: HostActor | undefined, event: PreparedEvent, options: ResolvedSendOptions, key: string | undefined, now: number): Receipt | Promise<Receipt> {
     const message: Message = {
       id: uuidv7(now),
       endpoint,
@@ -361,7 +367,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       dueAt: 0,
       last: undefined,
     };
-    return this.#admit(message, actor);
+    return this.#admit(message, known ?? this.#actorWithRoom(endpoint.origin));
   }
 
   /**
@@ -371,8 +377,9 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
    */
   #admit(message: Message, actor: HostActor): Receipt | Promise<Receipt> {
     // Checked again at the moment of acceptance: reading the endpoint or the event runs the
-    // caller's getters, and one of them may have closed the dispatcher.
+    // caller's getters, and one of them may have closed the dispatcher or filled the queue.
     this.#assertOpen();
+    if (!actor.hasRoom) throw actor.queueFullError();
     const receipt: Receipt = { messageId: message.id, eventId: message.event.id, origin: message.endpoint.origin };
     const key = message.idempotencyKey;
     if (!this.#persistence.durable) {

@@ -7,6 +7,8 @@
  * owner holds the {@link EventStream} and hands users only {@link Subscribable}.
  */
 
+import { WebhookError, describe } from './errors.js';
+
 // Listener signatures vary per event; `never` keeps the map a map of one-argument functions.
 type Listeners<Events> = { [E in keyof Events]: (payload: never) => void };
 
@@ -34,7 +36,7 @@ export class EventStream<Events extends Listeners<Events>> {
 
   add(name: keyof Events, listener: unknown, once: boolean): void {
     if (typeof listener !== 'function') {
-      throw new TypeError(`Expected the listener for \`${String(name)}\` to be a function, got ${typeof listener}`);
+      throw new WebhookError('WD_INVALID_OPTIONS', `Expected the listener for \`${String(name)}\` to be a function, got ${describe(listener)}`);
     }
     const list = this.#lists.get(name) ?? [];
     this.#lists.set(name, [...list, { fn: listener as Entry['fn'], once }]);

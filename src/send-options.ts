@@ -31,7 +31,7 @@ export function resolveSendOptions(input: unknown, defaults: ResolvedSendOptions
   }
   const o = input as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!KEYS.has(key)) throw new WebhookError('WD_INVALID_OPTIONS', `Unknown send option \`${key}\`; expected one of ${[...KEYS].map((k) => `\`${k}\``).join(', ')}`);
+    if (!KEYS.has(key)) throw new WebhookError('WD_INVALID_OPTIONS', `Unknown send option \`${key.length > 40 ? `${key.slice(0, 40)}…` : key}\`; expected one of ${[...KEYS].map((k) => `\`${k}\``).join(', ')}`);
   }
   const attempts = Object.hasOwn(o, 'attempts') ? o.attempts : undefined;
   const ttlMs = Object.hasOwn(o, 'ttlMs') ? o.ttlMs : undefined;

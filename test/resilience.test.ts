@@ -18,7 +18,7 @@ const until = (d: Dispatcher, name: 'breaker', state: BreakerState) =>
   });
 
 describe('rate limits', () => {
-  it('holds a backlogged host near its rate and never above perSecond + burst in any second', async () => {
+  it('never lets a backlogged host see more than perSecond + burst in any second, at a real receiver', async () => {
     const r = await receiver();
     const perSecond = 200;
     const burst = 20;
@@ -33,9 +33,10 @@ describe('rate limits', () => {
     // plus at most the requests already in flight when it began (concurrency), which a busy
     // event loop can deliver late and together.
     expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(perSecond + burst + concurrency);
-    // The initial bucket goes out at once; the rest arrives at the refill rate.
+    // The initial bucket goes out at once; the rest never faster than the refill rate. That the
+    // rate is also reached is proven on clock time (host-actor and limiter contract tests): on a
+    // real clock a loaded machine can only be slower.
     const achieved = (n - burst) / ((times.at(-1)! - times[0]!) / 1000);
-    expect(achieved / perSecond).toBeGreaterThan(0.85);
     expect(achieved / perSecond).toBeLessThan(1.1);
   });
 

@@ -295,6 +295,7 @@ describe('the JSON API', () => {
     expect((await get('')).items.map((d) => d.reason).sort()).toEqual(['gone', 'rejected', 'rejected']);
     expect((await get('?reason=gone')).items.map((d) => d.origin)).toEqual(['https://gone.example']);
     expect((await get(`?origin=${encodeURIComponent('https://bad.example')}`)).items).toHaveLength(2);
+    expect((await get(`?origin=${encodeURIComponent('https://bad.example/hooks?token=x')}`)).items).toHaveLength(2);
     const first = await get('?limit=2');
     expect(first.items).toHaveLength(2);
     const second = await get(`?limit=2&cursor=${first.cursor}`);

@@ -54,7 +54,7 @@ export async function api(ctx: ApiContext, route: string, query: URLSearchParams
 async function deadLetters(dispatcher: Dispatcher, query: URLSearchParams) {
   const filter: DeadLetterQuery = {};
   const origin = query.get('origin');
-  if (origin !== null && origin !== '') filter.origin = origin;
+  if (origin !== null && origin !== '') filter.origin = originOf(origin);
   const reason = query.get('reason');
   if (reason !== null && reason !== '') {
     if (!REASONS.includes(reason as FailureReason)) throw new HttpError(400, `Expected \`reason\` to be one of ${REASONS.join(', ')}, got ${JSON.stringify(clip(reason, 40))}`);
@@ -97,6 +97,17 @@ async function pauseOrResume(dispatcher: Dispatcher, req: IncomingMessage, pause
   if (typeof origin !== 'string' || !Object.hasOwn(dispatcher.stats().hosts, origin)) throw new HttpError(404, 'Expected `origin` to name a live host');
   await fromDispatcher(async () => (pause ? dispatcher.pause(origin) : dispatcher.resume(origin)));
   return { origin, paused: dispatcher.stats().hosts[origin]?.paused ?? false };
+}
+
+/** An origin, or the origin of a URL pasted in its place (a webhook URL from a log). */
+function originOf(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url.origin;
+  } catch {
+    // Not a URL: looked up as typed, and matches nothing.
+  }
+  return text;
 }
 
 function decodeSegment(segment: string): string {

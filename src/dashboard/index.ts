@@ -49,18 +49,26 @@ export function dashboard(dispatcher: Dispatcher, options: DashboardOptions): Da
   const files = assets();
   const page = Buffer.from(shell(title, basePath));
 
-  // Listeners never throw: a dashboard bug must not reach the dispatcher's error path.
-  const onDelivered = (e: Delivered) => {
+  // A dashboard bug must never reach the dispatcher: what a listener throws would surface as
+  // the dispatcher's `error` event. Counting is best effort.
+  const quietly = <E>(count: (event: E) => void) => (event: E) => {
+    try {
+      count(event);
+    } catch {
+      // Counted nothing.
+    }
+  };
+  const onDelivered = quietly((e: Delivered) => {
     const second = Math.floor(now() / 1000);
     chart.add(0, second);
     activity.delivered(e.origin, second);
-  };
-  const onFailed = (e: Failed) => {
+  });
+  const onFailed = quietly((e: Failed) => {
     const at = now();
     chart.add(1, Math.floor(at / 1000));
     activity.failed(e.origin, at, troubleText(e));
-  };
-  const onRetry = (e: Retry) => activity.failed(e.origin, now(), troubleText(e));
+  });
+  const onRetry = quietly((e: Retry) => activity.failed(e.origin, now(), troubleText(e)));
   dispatcher.on('delivered', onDelivered).on('failed', onFailed).on('retry', onRetry);
 
   /** The path inside the dashboard (`''`, `/`, `/api/stats`…), or `undefined` outside `basePath`. */

@@ -24,7 +24,8 @@ export function redactUrl(url: string): string {
 
 /** Every http(s) URL inside free text (an error message, a receiver's answer) redacted as {@link redactUrl} does. */
 export function redactText(text: string): string {
-  return text.replace(/\bhttps?:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
+  // Up to the next whitespace: a quote or bracket inside the URL must not end it before its query.
+  return text.replace(/\bhttps?:\/\/\S+/gi, (url) => redactUrl(url));
 }
 
 /** Text cut to `max` characters, so one hostile answer cannot fill the page. */

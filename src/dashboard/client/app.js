@@ -10,6 +10,7 @@
   const $ = (selector) => document.querySelector(selector);
   const POLL_MS = 1000;
   const MAX_HOST_ROWS = 500;
+  const DEAD_PAGE = 25;
 
   /** An element with text or properties; children appended. Never markup. */
   function el(tag, props, children) {
@@ -85,7 +86,8 @@
           { label: 'Failed/s', stroke: '#cf222e', fill: 'rgba(207, 34, 46, 0.08)', width: 2, points: { show: false } },
         ],
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
-        axes: [{ stroke: '#57606a' }, { stroke: '#57606a', size: 48 }],
+        axes: [{ stroke: '#57606a', values: (_u, splits) => splits.map((t) => time(new Date(t * 1000).toISOString()).slice(11)) }, { stroke: '#57606a', size: 48 }],
+        legend: { live: false },
       },
       data,
       box,
@@ -236,8 +238,10 @@
     selectAll.indeterminate = count > 0 && count < boxes.length;
   }
 
+  /** A message id as a button that opens its history. Shown by its random tail: UUIDv7s share their leading timestamp. */
   function messageLink(id) {
-    const link = el('button', { type: 'button', class: 'link mono', text: id, title: 'Show history' });
+    const link = el('button', { type: 'button', class: 'link mono', text: id.length > 16 ? `…${id.slice(-12)}` : id, title: `${id}: show history` });
+    link.setAttribute('aria-label', id);
     link.addEventListener('click', () => showHistory(id));
     return link;
   }
@@ -260,7 +264,7 @@
       el('td', {}, [box]),
       el('td', { class: 'nowrap', text: time(d.failedAt) }),
       el('td', {}, [messageLink(d.messageId)]),
-      el('td', { class: 'mono event-type', text: d.eventType }),
+      el('td', { class: 'mono event-type', text: d.eventType, title: d.eventType }),
       el('td', { class: 'url', text: d.url, title: d.url }),
       el('td', {}, [badge('reason', d.reason, ['rejected', 'exhausted', 'expired', 'blocked', 'gone', 'closed', 'cancelled'])]),
       el('td', { class: 'num', text: String(d.attempts) }),
@@ -271,6 +275,7 @@
 
   async function loadDeadLetters(append) {
     const params = new URLSearchParams(query);
+    params.set('limit', String(DEAD_PAGE));
     if (append && cursor) params.set('cursor', cursor);
     try {
       const page = await request(`dead-letters?${params}`);
@@ -299,9 +304,10 @@
       const links = [];
       for (const r of sent) links.push(' ', messageLink(r.messageId));
       for (const r of results.filter((x) => !x.ok)) links.push(el('span', { class: 'failed-replay', text: ` ${r.id}: ${r.error.message}` }));
-      showNotice(`Replayed ${sent.length} of ${results.length}${sent.length ? ' as' : ''}`, sent.length === results.length ? 'ok' : 'error', links);
       poll();
+      // The list is reloaded before the notice shows: once it reads "Replayed", the rows are settled.
       await loadDeadLetters(false);
+      showNotice(`Replayed ${sent.length} of ${results.length}${sent.length ? ' as' : ''}`, sent.length === results.length ? 'ok' : 'error', links);
     } catch (error) {
       showNotice(error.message, 'error');
     } finally {

@@ -26,6 +26,28 @@ describe('the built package', () => {
     expect(out.trim()).toBe('function function function function');
   });
 
+  it('loads the dashboard by its name, and the page it serves comes from files the package ships', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `const { dashboard } = await import('webhook-dispatcher/dashboard');
+       const { Dispatcher } = await import('webhook-dispatcher');
+       const http = await import('node:http');
+       const d = new Dispatcher();
+       const handle = dashboard(d, { authorize: () => true });
+       const server = http.createServer((req, res) => handle(req, res)).listen(0, '127.0.0.1', async () => {
+         const base = 'http://127.0.0.1:' + server.address().port;
+         const page = await fetch(base + '/');
+         const html = await page.text();
+         const scripts = [...html.matchAll(/src="([^"]+)"/g)].map((m) => m[1]);
+         const statuses = await Promise.all(scripts.map((s) => fetch(new URL(s, base)).then((r) => r.status)));
+         console.log(page.status, scripts.length > 0, statuses.every((s) => s === 200));
+         handle.close(); server.close(); await d.close();
+       });`,
+    ]);
+    expect(out.trim()).toBe('200 true true');
+  });
+
   it('loads with import by its name', () => {
     const out = node(['--input-type=module', '-e', "const m = await import('webhook-dispatcher'); console.log(typeof m.Dispatcher, new m.WebhookError('WD_CLOSED', 'x').code)"]);
     expect(out.trim()).toBe('function WD_CLOSED');

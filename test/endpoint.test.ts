@@ -5,9 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AddressPolicy } from '../src/address-policy.js';
 import { EndpointResolver, ResolvedEndpoint } from '../src/endpoint.js';
-import { WebhookError } from '../src/index.js';
 import { MAX_HEADER_VALUE_LENGTH } from '../src/http-fields.js';
-import { newSecret, scoped } from './helpers.js';
+import { newSecret, scoped, refusal } from './helpers.js';
 
 /** undici's own check, the one a request's headers meet at dispatch. */
 const { isValidHeaderValue } = createRequire(import.meta.url)('undici/lib/core/util.js') as { isValidHeaderValue: (value: string) => boolean };
@@ -17,15 +16,6 @@ const scopedOnce = scoped();
 const resolver = (scheme: 'standard-webhooks' | 'timestamped-hex' = 'standard-webhooks', signatureHeader?: string) =>
   new EndpointResolver(scheme, new AddressPolicy(false, []), false, signatureHeader);
 
-function refusal(fn: () => unknown): WebhookError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WebhookError);
-    return error as WebhookError;
-  }
-  throw new Error('expected a WebhookError, nothing was thrown');
-}
 
 const withHeader = (value: string) => ({ url: 'https://example.com/', secret, headers: { 'x-a': value } });
 

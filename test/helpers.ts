@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach } from 'vitest';
-import { Dispatcher, type Delivered, type DispatcherInternals, type DispatcherOptions, type Failed } from '../src/index.js';
+import { afterEach, expect } from 'vitest';
+import { Dispatcher, WebhookError, type Delivered, type DispatcherInternals, type DispatcherOptions, type Failed } from '../src/index.js';
 import { Receiver, type Handler } from './receiver.js';
 
 export function newSecret(bytes = 32): string {
@@ -77,4 +77,15 @@ export class Terminals {
 /** Resolves with the first event of `name` the dispatcher emits. */
 export function once<T>(dispatcher: Dispatcher, name: 'delivered' | 'failed' | 'retry' | 'breaker' | 'gone'): Promise<T> {
   return new Promise((resolve) => dispatcher.once(name, ((e: T) => resolve(e)) as never));
+}
+
+/** Runs `fn` and returns the WebhookError it threw; fails the test if it threw anything else or nothing. */
+export function refusal(fn: () => unknown): WebhookError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(WebhookError);
+    return error as WebhookError;
+  }
+  throw new Error('expected a WebhookError, nothing was thrown');
 }

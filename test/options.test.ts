@@ -3,19 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { Dispatcher, DEFAULTS, WebhookError } from '../src/index.js';
 import { LIMITS, OPTION_KEYS, resolveCloseOptions, resolveOptions } from '../src/options.js';
 import { editDistance, nearest } from '../src/option-checks.js';
-import { newSecret } from './helpers.js';
+import { newSecret, refusal } from './helpers.js';
 
 const DAY = 86_400_000;
 
-function refusal(fn: () => unknown): WebhookError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WebhookError);
-    return error as WebhookError;
-  }
-  throw new Error('expected a WebhookError, nothing was thrown');
-}
 
 describe('options', () => {
   it('fills in the documented defaults', () => {

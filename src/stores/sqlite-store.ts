@@ -49,9 +49,7 @@ export function sqliteStore(options: SqliteStoreOptions): MessageStore {
   const key = readEncryptionKey(get('encryptionKey'));
   const synchronous = get('synchronous') ?? 'normal';
   if (synchronous !== 'normal' && synchronous !== 'full') throw invalidOptions('synchronous', "`'normal'` or `'full'`", synchronous);
-  const store = new SqliteStore(resolve(path), new Sealer(key), synchronous);
-  registerHandle(store, () => store.connection);
-  return store;
+  return new SqliteStore(resolve(path), new Sealer(key), synchronous);
 }
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
@@ -76,10 +74,7 @@ class SqliteStore implements MessageStore {
     this.#sealer = sealer;
     this.#fields = new FieldSealer(sealer);
     this.#synchronous = synchronous;
-  }
-
-  get connection(): BetterSqlite3.Database | undefined {
-    return this.#db;
+    registerHandle(this, () => this.#db);
   }
 
   open(): Promise<void> {

@@ -83,6 +83,8 @@ export class Persistence {
 
   async deadLetters(query: DeadLetterQuery): Promise<{ items: DeadLetter[]; cursor?: string }> {
     await this.ready;
+    // Read what was written: ends still on their way to the store come first.
+    await this.journal.flushed();
     try {
       return await this.store.deadLetters(query);
     } catch (error) {
@@ -92,6 +94,7 @@ export class Persistence {
 
   async history(messageId: string): Promise<MessageHistory | undefined> {
     await this.ready;
+    await this.journal.flushed();
     try {
       return await this.store.history(messageId);
     } catch (error) {

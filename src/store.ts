@@ -21,18 +21,28 @@ export interface MessageStore {
   readonly durable: boolean;
   /** Creates or migrates the schema and opens files or connections. */
   open(): Promise<void>;
-  /** Applies `ops` in order, atomically: all or none. Resolves once they are durable. */
+  /**
+   * Applies `ops` in order, atomically: all or none. Resolves once they are durable. An op that
+   * cannot apply (accepting an id the store holds, an attempt or end of a message that is not
+   * pending) refuses the whole batch with `WD_STORE_UNAVAILABLE` naming the op.
+   */
   write(ops: readonly StoreOp[]): Promise<void>;
   /**
    * Pending messages (accepted, not ended) in acceptance order (ids are UUIDv7, so id order),
    * after `afterId` when given, at most `limit`; of one origin when given.
    */
   pending(query: { origin?: string; afterId?: string; limit: number }): Promise<MessageRecord[]>;
-  /** Origins that have pending messages, with how many each. */
+  /** Origins that have pending messages, with how many each, in origin order. */
   pendingOrigins(): Promise<{ origin: string; count: number }[]>;
-  /** One message's row, pending or ended (until pruned): what `replay` sends again. */
+  /**
+   * One message's row, pending or ended (until pruned): what `replay` sends again. The memory
+   * store keeps fewer: pending messages and the dead letters it keeps, not delivered ones.
+   */
   get(messageId: string): Promise<MessageRecord | undefined>;
-  /** Failed messages, newest first, filtered; `cursor` continues a previous page. */
+  /**
+   * Failed messages, newest first (by `failedAt`, then id), filtered; `cursor` continues a
+   * previous page. A bad query is refused with `WD_INVALID_OPTIONS` (it comes from the user as is).
+   */
   deadLetters(query: DeadLetterQuery): Promise<{ items: DeadLetter[]; cursor?: string }>;
   history(messageId: string): Promise<MessageHistory | undefined>;
   /** Deletes ended messages (and their attempts) that ended before these times. Returns how many. */
@@ -54,7 +64,10 @@ export type StoreOp =
   | { op: 'accept'; record: MessageRecord }
   /** An attempt ended and the message waits for another (or goes on): its new counters. */
   | { op: 'attempt'; id: string; attempt: AttemptRecord; attempts: number; dueAt: number; last: MessageRecord['last'] }
-  /** The message ended. `attempt` is the last attempt when the end came from one. */
+  /**
+   * The message ended. `attempt` is the last attempt when the end came from one. A failed end
+   * sets the record's `last` (what the dead letter shows); a delivered one leaves it as it was.
+   */
   | { op: 'end'; id: string; at: number; attempt: AttemptRecord | null; attempts: number; outcome: { state: 'delivered'; status: number } | { state: 'failed'; reason: FailureReason; last: MessageRecord['last'] } };
 
 export interface DeadLetterQuery {

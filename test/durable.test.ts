@@ -35,9 +35,9 @@ describe('accepted means durable', () => {
     const receipt = await d.send(endpoint, { type: 't', data: 1 });
     expect(await store.get(receipt.messageId)).toMatchObject({ id: receipt.messageId, origin: ORIGIN });
     await d.onIdle();
-    await d.close();
     expect(delivered).toEqual([receipt.messageId]);
-    expect(await store.history(receipt.messageId)).toMatchObject({ state: 'delivered', attempts: [{ status: 200 }] });
+    expect(await d.history(receipt.messageId)).toMatchObject({ state: 'delivered', attempts: [{ status: 200 }] });
+    await d.close();
   });
 
   it('a store that cannot write refuses the send with WD_STORE_UNAVAILABLE, emits nothing, and the dispatcher keeps working', async () => {

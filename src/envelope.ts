@@ -18,12 +18,16 @@ export interface PreparedEvent {
 const MAX_CHECK_DEPTH = 64;
 
 /**
- * Throws on functions and symbols anywhere in `value`, which JSON.stringify would drop
- * without a word. A walk before a plain stringify costs far less than a replacer, which
+ * Throws on functions, symbols, NaN and ±Infinity anywhere in `value`, which JSON.stringify
+ * would drop or turn into `null` without a word. A walk before a plain stringify costs far less than a replacer, which
  * takes JSON.stringify off its fast path. Values with `toJSON` (dates) are left to it.
  */
 function assertJsonValues(value: unknown, depth: number): void {
   const type = typeof value;
+  if (type === 'number') {
+    if (Number.isFinite(value)) return;
+    throw new WebhookError('WD_INVALID_EVENT', `Expected \`data\` to hold only finite numbers, got ${describe(value)}`);
+  }
   if (type === 'function' || type === 'symbol') {
     throw new WebhookError('WD_INVALID_EVENT', `Expected \`data\` to hold only JSON values, got ${describe(value)}`);
   }
@@ -36,6 +40,31 @@ function assertJsonValues(value: unknown, depth: number): void {
   for (const key in value) {
     if (Object.hasOwn(value, key)) assertJsonValues((value as Record<string, unknown>)[key], depth + 1);
   }
+}
+
+/** The last clock reading turned into an ISO time: the events of one millisecond share it. */
+let isoMs = Number.NaN;
+let isoText = '';
+/** The last event type quoted as JSON: a stream of events mostly repeats a few types. */
+let quotedType = '';
+let quotedTypeJson = '""';
+
+/**
+ * `JSON.stringify({ id, type, timestamp, data })`, byte for byte, without building the wrapper
+ * object or a Date per event. Only for a generated timestamp and data without a top-level
+ * `toJSON` (which would be called with the key `'data'`, or could drop the member): ids match
+ * {@link ID_PATTERN} and an ISO time has nothing to escape, so both go in unquoted.
+ */
+function envelopeJson(eventId: string, type: string, now: number, data: unknown): string {
+  if (now !== isoMs) {
+    isoText = new Date(now).toISOString();
+    isoMs = now;
+  }
+  if (type !== quotedType) {
+    quotedTypeJson = JSON.stringify(type);
+    quotedType = type;
+  }
+  return '{"id":"' + eventId + '","type":' + quotedTypeJson + ',"timestamp":"' + isoText + '","data":' + JSON.stringify(data) + '}';
 }
 
 /**
@@ -64,10 +93,15 @@ export function prepareEvent(event: unknown, maxPayloadBytes: number, now: numbe
   const eventId = id ?? uuidv7(now);
   let json: string;
   try {
-    json = JSON.stringify({ id: eventId, type, timestamp: (timestamp ?? new Date(now)).toISOString(), data });
+    json =
+      timestamp === undefined && (typeof data !== 'object' || data === null || typeof (data as { toJSON?: unknown }).toJSON !== 'function')
+        ? envelopeJson(eventId, type, now, data)
+        : JSON.stringify({ id: eventId, type, timestamp: (timestamp ?? new Date(now)).toISOString(), data });
   } catch (error) {
     // JSON.stringify throws TypeError for cycles and BigInt; its message says which.
-    throw new WebhookError('WD_INVALID_EVENT', `Expected \`data\` to be serializable as JSON: ${(error as Error).message}`, { cause: error });
+    // A toJSON can throw anything, even null or an object whose `message` getter throws.
+    const reason = error instanceof Error ? error.message : `it threw ${describe(error)}`;
+    throw new WebhookError('WD_INVALID_EVENT', `Expected \`data\` to be serializable as JSON: ${reason}`, { cause: error });
   }
   const body = Buffer.from(json, 'utf8');
   if (body.length > maxPayloadBytes) {

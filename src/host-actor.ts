@@ -8,7 +8,7 @@ import type { Message } from './message.js';
 import type { ResolvedHostOptions, ResolvedOptions } from './options.js';
 import type { RateLimiter, RateLimiterFactory } from './rate-limiter.js';
 import { RetryHeap } from './retry-heap.js';
-import { pushSignatureHeaders } from './signing.js';
+import { attemptHeaders } from './signing.js';
 import type { AttemptResult, Transport } from './transport.js';
 import type { BreakerState, FailureReason, HostStats } from './types.js';
 
@@ -51,7 +51,8 @@ export interface ActorContext {
 export class HostActor {
   readonly #queue = new Deque<Message>();
   readonly #retries = new RetryHeap<Message>();
-  readonly #breaker: CircuitBreaker | undefined;
+  /** Made at the host's first failure: a host that never fails never needs one. */
+  #breaker: CircuitBreaker | undefined;
   readonly #limiter: RateLimiter | undefined;
   readonly #clock: Clock;
   #inFlight = 0;
@@ -61,6 +62,8 @@ export class HostActor {
   #permitAt = 0;
   #timer: Timer | undefined;
   #timerAt = Infinity;
+  /** The timer's callback, made on first use: most actors never wait for anything. */
+  #fire: (() => void) | undefined;
   #lastActive: number;
   /**
    * `running`; `paused` by the user (nothing new is sent; time to live still runs); or
@@ -87,10 +90,7 @@ export class HostActor {
   ) {
     this.#clock = ctx.clock;
     this.#lastActive = this.#clock.now();
-    if (host.breaker !== false) {
-      this.#breaker = new CircuitBreaker(host.breaker, (state) => ctx.sink.breaker(origin, state), this.#clock.random);
-    }
-    if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, this.#onPermits);
+    if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump());
   }
 
   /** Is there room for one more message (retries count against the capacity)? */
@@ -296,15 +296,12 @@ export class HostActor {
     for (const resolve of waiters ?? []) resolve();
   }
 
-  readonly #onPermits = (): void => this.#pump();
-
   #dispatch(message: Message, ticket: number, now: number): void {
     const { options } = this.ctx;
     message.attempts++;
     this.#inFlight++;
     const { endpoint, event } = message;
-    const headers = ['content-type', 'application/json', 'user-agent', options.userAgent, ...endpoint.headers];
-    pushSignatureHeaders(headers, endpoint.scheme, endpoint.keys, event.id, Math.floor(now / 1000), event.body, options.signatureHeader);
+    const headers = attemptHeaders(options.userAgent, endpoint.headers, endpoint.scheme, endpoint.keys, event.id, Math.floor(now / 1000), event.body, options.signatureHeader);
     this.transport.send(endpoint.path, headers, event.body, (result) => this.#complete(message, ticket, result));
   }
 
@@ -321,6 +318,11 @@ export class HostActor {
     }
     sink.attempted(message, result);
     const outcome = result.error === undefined ? classifyStatus(result.status, result.retryAfter !== undefined) : classifyError(result.error.original as { code?: unknown });
+    // The breaker is made at the first failure that counts against it, at generation 0: the
+    // ticket every attempt got without one.
+    if (outcome.kind === 'retry' && outcome.breakerFailure && this.#breaker === undefined && this.host.breaker !== false) {
+      this.#breaker = new CircuitBreaker(this.host.breaker, (state) => this.ctx.sink.breaker(this.origin, state), this.#clock.random);
+    }
     if (outcome.kind === 'retry' && outcome.breakerFailure) this.#breaker?.failure(ticket, now);
     else if (outcome.kind !== 'refused') this.#breaker?.success(ticket);
     else this.#breaker?.release(ticket);
@@ -367,10 +369,10 @@ export class HostActor {
     if (at === Infinity) return;
     this.#timerAt = at;
     // Owed work: a retry or a held message keeps the process alive until it is done.
-    this.#timer = this.#clock.setTimer(this.#onTimer, at - now, true);
+    this.#timer = this.#clock.setTimer((this.#fire ??= () => this.#onTimer()), at - now, true);
   }
 
-  readonly #onTimer = (): void => {
+  #onTimer(): void {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     const now = this.#clock.now();
@@ -382,7 +384,7 @@ export class HostActor {
       for (const m of this.#queue.removeWhere((m) => now >= m.expiresAt)) this.ctx.sink.failed(m, 'expired');
     }
     this.#pump();
-  };
+  }
 
   #clearTimer(): void {
     this.#timer?.cancel();

@@ -8,18 +8,19 @@ export interface Due {
  * the earliest of them instead of one timer per message.
  */
 export class RetryHeap<T extends Due> {
-  readonly #items: T[] = [];
+  /** Made at the first push: most hosts never retry, and there may be 10,000 hosts. */
+  #items: T[] | undefined;
 
   get size(): number {
-    return this.#items.length;
+    return this.#items === undefined ? 0 : this.#items.length;
   }
 
   peek(): T | undefined {
-    return this.#items[0];
+    return this.#items?.[0];
   }
 
   push(item: T): void {
-    const a = this.#items;
+    const a = (this.#items ??= []);
     a.push(item);
     let i = a.length - 1;
     while (i > 0) {
@@ -33,6 +34,7 @@ export class RetryHeap<T extends Due> {
 
   pop(): T | undefined {
     const a = this.#items;
+    if (a === undefined) return undefined;
     const top = a[0];
     const last = a.pop();
     if (a.length === 0 || last === undefined) return top;
@@ -52,14 +54,14 @@ export class RetryHeap<T extends Due> {
 
   /** Empties the heap and returns what it held, in no particular order. */
   drain(): T[] {
-    return this.#items.splice(0);
+    return this.#items === undefined ? [] : this.#items.splice(0);
   }
 
   /** Removes and returns every item `match` picks, in no particular order. O(n log n). */
   removeWhere(match: (item: T) => boolean): T[] {
     const removed: T[] = [];
     const kept: T[] = [];
-    for (const item of this.#items.splice(0)) (match(item) ? removed : kept).push(item);
+    for (const item of this.drain()) (match(item) ? removed : kept).push(item);
     for (const item of kept) this.push(item);
     return removed;
   }

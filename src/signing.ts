@@ -81,21 +81,71 @@ function hmac(key: KeyObject, prefix: string, body: Buffer, encoding: 'base64' |
 }
 
 /**
+ * `String(unixSeconds)` of the second last signed: the attempts of one second share it, in
+ * the signed text and in the timestamp header alike.
+ */
+let lastSeconds = Number.NaN;
+let lastSecondsText = '';
+
+function secondsText(unixSeconds: number): string {
+  if (unixSeconds !== lastSeconds) {
+    lastSeconds = unixSeconds;
+    lastSecondsText = String(unixSeconds);
+  }
+  return lastSecondsText;
+}
+
+/**
  * The signature header value for one attempt.
  * - standard-webhooks: `v1,<base64>` per key, space-separated, over `${id}.${timestamp}.${body}`.
  * - timestamped-hex: `t=<unix>,v1=<hex>[,v1=<hex>…]` over `${timestamp}.${body}`.
  */
 export function signatureValue(scheme: SignatureScheme, keys: readonly KeyObject[], eventId: string, unixSeconds: number, body: Buffer): string {
+  const seconds = secondsText(unixSeconds);
   if (scheme === 'standard-webhooks') {
-    const prefix = `${eventId}.${unixSeconds}.`;
+    const prefix = eventId + '.' + seconds + '.';
+    // One key is the rule; rotation (several) the exception.
+    if (keys.length === 1) return 'v1,' + hmac(keys[0]!, prefix, body, 'base64');
     let value = '';
     for (let i = 0; i < keys.length; i++) value += (i === 0 ? 'v1,' : ' v1,') + hmac(keys[i]!, prefix, body, 'base64');
     return value;
   }
-  const prefix = `${unixSeconds}.`;
-  let value = `t=${unixSeconds}`;
-  for (const key of keys) value += `,v1=${hmac(key, prefix, body, 'hex')}`;
+  const prefix = seconds + '.';
+  let value = 't=' + seconds;
+  for (const key of keys) value += ',v1=' + hmac(key, prefix, body, 'hex');
   return value;
+}
+
+/** How many entries (names and values) the signature adds to a flat header list. */
+function signatureEntries(scheme: SignatureScheme): number {
+  return scheme === 'standard-webhooks' ? 6 : 4;
+}
+
+/** Writes the signature headers into `headers` from index `at` on. */
+function writeSignatureHeaders(
+  headers: string[],
+  at: number,
+  scheme: SignatureScheme,
+  keys: readonly KeyObject[],
+  eventId: string,
+  unixSeconds: number,
+  body: Buffer,
+  signatureHeader: string,
+): void {
+  const signature = signatureValue(scheme, keys, eventId, unixSeconds, body);
+  if (scheme === 'standard-webhooks') {
+    headers[at] = 'webhook-id';
+    headers[at + 1] = eventId;
+    headers[at + 2] = 'webhook-timestamp';
+    headers[at + 3] = secondsText(unixSeconds);
+    headers[at + 4] = 'webhook-signature';
+    headers[at + 5] = signature;
+  } else {
+    headers[at] = 'x-webhook-id';
+    headers[at + 1] = eventId;
+    headers[at + 2] = signatureHeader;
+    headers[at + 3] = signature;
+  }
 }
 
 /**
@@ -113,10 +163,32 @@ export function pushSignatureHeaders(
   body: Buffer,
   signatureHeader: string = DEFAULT_SIGNATURE_HEADER,
 ): void {
-  const signature = signatureValue(scheme, keys, eventId, unixSeconds, body);
-  if (scheme === 'standard-webhooks') {
-    headers.push('webhook-id', eventId, 'webhook-timestamp', String(unixSeconds), 'webhook-signature', signature);
-  } else {
-    headers.push('x-webhook-id', eventId, signatureHeader, signature);
-  }
+  writeSignatureHeaders(headers, headers.length, scheme, keys, eventId, unixSeconds, body, signatureHeader);
+}
+
+/**
+ * The whole flat header list of one attempt: `content-type: application/json`, `user-agent`,
+ * the endpoint's own headers, then the signature's. Built at its final size, once per
+ * attempt: undici reads it while dispatching and keeps none of it.
+ * @default signatureHeader 'x-webhook-signature'
+ */
+export function attemptHeaders(
+  userAgent: string,
+  own: readonly string[],
+  scheme: SignatureScheme,
+  keys: readonly KeyObject[],
+  eventId: string,
+  unixSeconds: number,
+  body: Buffer,
+  signatureHeader: string = DEFAULT_SIGNATURE_HEADER,
+): string[] {
+  const count = own.length;
+  const headers = new Array<string>(4 + count + signatureEntries(scheme));
+  headers[0] = 'content-type';
+  headers[1] = 'application/json';
+  headers[2] = 'user-agent';
+  headers[3] = userAgent;
+  for (let i = 0; i < count; i++) headers[4 + i] = own[i]!;
+  writeSignatureHeaders(headers, 4 + count, scheme, keys, eventId, unixSeconds, body, signatureHeader);
+  return headers;
 }

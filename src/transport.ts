@@ -1,9 +1,10 @@
-import { Client, type Dispatcher } from 'undici';
+import { Client, buildConnector } from 'undici';
 import type { LookupFunction } from './address-policy.js';
-import type { Clock, Timer } from './clock.js';
+import { Attempt, type AttemptOwner, type AttemptResult } from './attempt.js';
+import type { Clock } from './clock.js';
+import { deadlinesFor, type Deadlines } from './deadlines.js';
 
-/** Bytes of an answer read (and thrown away) so its socket can be reused; a larger answer costs the socket instead. */
-const DRAIN_LIMIT = 64 * 1024;
+export type { AttemptResult } from './attempt.js';
 
 /**
  * How a host actor sends: one POST at a time per call, the outcome reported once. The actor
@@ -30,122 +31,26 @@ export interface TransportOptions {
   clock: Clock;
 }
 
-/** Builds the undici `Client` options once; every transport of a dispatcher shares them. */
+/** TLS sessions kept for resumption, across every origin of a dispatcher (keyed by server name). */
+const TLS_SESSIONS = 10_000;
+
+/**
+ * Builds the undici `Client` options once; every transport of a dispatcher shares them,
+ * connector included. Given connect options instead of a function, each `Client` builds its
+ * own connector and TLS session cache (a `Map` and a `FinalizationRegistry`), about 300 bytes
+ * per connection that a dispatcher with 10,000 hosts holds 10,000 times.
+ */
 export function clientOptions(options: TransportOptions): Client.Options {
   return {
     pipelining: 1,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
+    // Off: each attempt's own deadline (see UndiciTransport) covers connecting to the last
+    // byte and cuts the request when it passes. undici's header and body timers would only
+    // repeat it, at the price of a timer object per request, re-armed on every chunk read.
+    headersTimeout: 0,
+    bodyTimeout: 0,
     keepAliveTimeout: 4_000,
-    connect: { timeout: options.timeoutMs, lookup: options.lookup as never, keepAlive: true },
+    connect: buildConnector({ timeout: options.timeoutMs, lookup: options.lookup as never, keepAlive: true, maxCachedSessions: TLS_SESSIONS }),
   };
-}
-
-/** What one attempt came to: an answer, or a transport error. */
-export type AttemptResult =
-  | { status: number; retryAfter: string | undefined; body: string | undefined; latencyMs: number; error?: undefined }
-  | { status?: undefined; error: { code: string; message: string; original: unknown }; latencyMs: number };
-
-class AttemptTimeout extends Error {
-  readonly code = 'ETIMEDOUT';
-}
-
-class BodyTooLarge extends Error {
-  readonly code = 'WD_BODY_TOO_LARGE';
-}
-
-/**
- * One request, as an undici dispatch handler: no response stream, no AbortSignal, no promise.
- * It ends exactly once, through `done`, whichever of answer, error or deadline comes first.
- */
-class Attempt implements Dispatcher.DispatchHandler {
-  controller: Dispatcher.DispatchController | undefined;
-  status = 0;
-  retryAfter: string | undefined;
-  kept: Buffer[] | undefined;
-  keptBytes = 0;
-  read = 0;
-  finished = false;
-
-  constructor(
-    private readonly clock: Clock,
-    readonly started: number,
-    readonly deadline: number,
-    private readonly keepBytes: number,
-    readonly client: Client,
-    private readonly done: (attempt: Attempt, result: AttemptResult) => void,
-  ) {}
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    // The deadline passed while this request waited for a connection.
-    if (this.finished) controller.abort(new AttemptTimeout('timed out before it was sent'));
-  }
-
-  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
-    this.status = status;
-    const retryAfter = headers['retry-after'];
-    this.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
-    if (status < 200 || status >= 300) this.kept = [];
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.read += chunk.length;
-    if (this.kept !== undefined && this.keptBytes < this.keepBytes) {
-      const part = chunk.subarray(0, this.keepBytes - this.keptBytes);
-      this.kept.push(part);
-      this.keptBytes += part.length;
-    }
-    if (this.read > DRAIN_LIMIT) controller.abort(new BodyTooLarge('answer body over the drain limit'));
-  }
-
-  onResponseEnd(): void {
-    this.#answer();
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
-    // An answer whose status arrived stands even when its body is cut short (too large,
-    // too slow, reset): the receiver has said what it had to say.
-    if (this.status >= 200) return this.#answer();
-    this.fail(error);
-  }
-
-  /** Ends the attempt with a transport error. */
-  fail(error: unknown): void {
-    if (this.finished) return;
-    this.finished = true;
-    const e = error as { code?: unknown; name?: unknown; message?: unknown };
-    this.done(this, {
-      error: {
-        code: typeof e.code === 'string' ? e.code : typeof e.name === 'string' ? e.name : 'UNKNOWN',
-        message: typeof e.message === 'string' ? e.message : String(error),
-        original: error,
-      },
-      latencyMs: Math.max(0, this.clock.now() - this.started),
-    });
-  }
-
-  /** The deadline passed: cut the request, or mark it so it is cut when it starts. */
-  expire(timeoutMs: number): void {
-    const error = new AttemptTimeout(`No complete answer within ${timeoutMs} ms`);
-    if (this.status >= 200) {
-      this.controller?.abort(error);
-      return this.#answer();
-    }
-    this.fail(error);
-    this.controller?.abort(error);
-  }
-
-  #answer(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.done(this, {
-      status: this.status,
-      retryAfter: this.retryAfter,
-      body: this.kept === undefined ? undefined : Buffer.concat(this.kept).toString('utf8'),
-      latencyMs: Math.max(0, this.clock.now() - this.started),
-    });
-  }
 }
 
 /**
@@ -158,21 +63,24 @@ class Attempt implements Dispatcher.DispatchHandler {
  * origin, and the host actor already queues and bounds concurrency. Clients are made as
  * attempts need them, and an attempt always finds an idle one.
  *
- * Deadlines are all `timeoutMs` after their start, so attempts in flight expire in the order
- * they started: one timer, armed for the oldest, serves them all.
+ * Deadlines: see {@link Deadlines}, one timer for the dispatcher's attempts in flight.
  */
-export class UndiciTransport implements Transport {
+export class UndiciTransport implements Transport, AttemptOwner {
   readonly #origin: string;
-  readonly #clock: Clock;
-  readonly #options: Client.Options;
+  readonly options: TransportOptions;
+  readonly #shared: Client.Options;
   readonly #maxClients: number;
-  readonly #timeoutMs: number;
-  readonly #keepBytes: number;
-  readonly #idle: Client[] = [];
-  readonly #all: Client[] = [];
-  /** In flight, oldest first (Set keeps insertion order). */
-  readonly #inFlight = new Set<Attempt>();
-  #timer: Timer | undefined;
+  /**
+   * Every client, and the idle ones as a stack: its top in a field, the rest in an array
+   * made only when a second client is idle. Most of 10,000 hosts hold one connection, and an
+   * array that is pushed to reserves 17 slots.
+   */
+  #clients: Client[] | undefined;
+  #idleTop: Client | undefined;
+  #idleRest: Client[] | undefined;
+  readonly #deadlines: Deadlines;
+  /** Attempts of this transport in flight. */
+  #inFlight = 0;
   #spare = 0;
 
   /**
@@ -181,29 +89,17 @@ export class UndiciTransport implements Transport {
    */
   constructor(origin: string, connections: number, options: TransportOptions, shared: Client.Options) {
     this.#origin = origin;
-    this.#clock = options.clock;
+    this.options = options;
     this.#maxClients = connections;
-    this.#timeoutMs = options.timeoutMs;
-    this.#keepBytes = options.responseBodyBytes;
-    this.#options = shared;
+    this.#shared = shared;
+    this.#deadlines = deadlinesFor(options);
   }
 
   send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void {
-    const client = this.#idle.pop() ?? this.#newClient();
-    const now = this.#clock.now();
-    const attempt = new Attempt(this.#clock, now, now + this.#timeoutMs, this.#keepBytes, client, (a, result) => {
-      this.#inFlight.delete(a);
-      // Never re-enter undici from inside its own callback: when a connection fails it errors
-      // every queued request in a loop and asserts the queue is empty afterwards, and the next
-      // attempt would be dispatched onto that very client. A microtask runs after it unwinds.
-      queueMicrotask(() => {
-        if (!a.client.destroyed) this.#idle.push(a.client);
-        else this.#forget(a.client);
-        onDone(result);
-      });
-    });
-    this.#inFlight.add(attempt);
-    if (this.#timer === undefined) this.#arm();
+    const client = this.#takeIdle() ?? this.#newClient();
+    const attempt = new Attempt(this, this.options.clock.now(), client, onDone);
+    this.#inFlight++;
+    this.#deadlines.add(attempt);
     try {
       client.dispatch({ method: 'POST', path, headers, body }, attempt);
     } catch (error) {
@@ -212,52 +108,59 @@ export class UndiciTransport implements Transport {
     }
   }
 
+  ended(attempt: Attempt): void {
+    this.#inFlight--;
+    this.#deadlines.remove(attempt);
+  }
+
+  report(attempt: Attempt): void {
+    if (!attempt.client.destroyed) this.#putIdle(attempt.client);
+    else this.#forget(attempt.client);
+    attempt.onDone(attempt.result!);
+  }
+
+  #takeIdle(): Client | undefined {
+    const client = this.#idleTop;
+    this.#idleTop = this.#idleRest?.pop();
+    return client;
+  }
+
+  #putIdle(client: Client): void {
+    if (this.#idleTop !== undefined) (this.#idleRest ??= []).push(this.#idleTop);
+    this.#idleTop = client;
+  }
+
   #forget(client: Client): void {
-    const i = this.#all.indexOf(client);
-    if (i >= 0) this.#all.splice(i, 1);
+    const clients = this.#clients;
+    const i = clients === undefined ? -1 : clients.indexOf(client);
+    if (i >= 0) clients!.splice(i, 1);
   }
 
   #newClient(): Client {
     // The actor keeps at most `connections` attempts in flight, so this is a safety net: an
     // attempt cut at its deadline frees its slot a moment before its client is free. Such a
     // request waits in that client's own queue.
-    if (this.#all.length >= this.#maxClients) return this.#all[this.#spare++ % this.#all.length]!;
-    const client = new Client(this.#origin, this.#options);
-    this.#all.push(client);
+    const clients = this.#clients;
+    if (clients !== undefined && clients.length >= this.#maxClients) return clients[this.#spare++ % clients.length]!;
+    const client = new Client(this.#origin, this.#shared);
+    if (clients === undefined) this.#clients = [client];
+    else clients.push(client);
     return client;
   }
 
-  #arm(): void {
-    const oldest = this.#inFlight.values().next().value;
-    if (oldest === undefined) return;
-    // Not owed work: the sockets of attempts in flight keep the process alive while they
-    // last, and once none is left an idle dispatcher must let the process exit.
-    this.#timer = this.#clock.setTimer(this.#expire, Math.max(1, oldest.deadline - this.#clock.now()), false);
-  }
-
-  readonly #expire = (): void => {
-    this.#timer = undefined;
-    const now = this.#clock.now();
-    for (const attempt of this.#inFlight) {
-      if (attempt.deadline > now) break;
-      attempt.expire(this.#timeoutMs);
-    }
-    this.#arm();
-  };
-
   async close(): Promise<void> {
-    await Promise.all(this.#all.map((c) => c.close().catch(() => {})));
-    this.#stopTimer();
+    await Promise.all((this.#clients ?? []).map((c) => c.close().catch(() => {})));
+    this.#deadlines.stopIfIdle();
   }
 
   async destroy(): Promise<void> {
-    await Promise.all(this.#all.map((c) => c.destroy().catch(() => {})));
-    for (const attempt of this.#inFlight) attempt.fail(new Error('destroyed'));
-    this.#stopTimer();
-  }
-
-  #stopTimer(): void {
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    await Promise.all((this.#clients ?? []).map((c) => c.destroy().catch(() => {})));
+    // Destroying a client errors every request it holds; this is the safety net, and the
+    // only walk over the dispatcher's whole list, so it runs only when something was missed.
+    if (this.#inFlight > 0) {
+      const error = new Error('destroyed');
+      this.#deadlines.forEach((attempt) => attempt.owner === this && attempt.fail(error));
+    }
+    this.#deadlines.stopIfIdle();
   }
 }

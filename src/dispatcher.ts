@@ -18,6 +18,9 @@ import { resolveCloseOptions, resolveOptions, type CloseOptions, type Dispatcher
 import { Router } from './router.js';
 import { resolveSendOptions, type ResolvedSendOptions, type SendOptions } from './send-options.js';
 import { createSink } from './sink.js';
+import { publishAccepted } from './diagnostics.js';
+import { OpenTelemetry } from './otel.js';
+import { AttemptTelemetry } from './telemetry.js';
 import { UndiciTransport, clientOptions, type TransportFactory } from './transport.js';
 import type { DispatcherEvents, DispatcherStats, Endpoint, HostStats, PublishResult, Receipt, WebhookEvent } from './types.js';
 
@@ -41,6 +44,8 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   readonly #router: Router;
   readonly #counts = { accepted: 0, delivered: 0, failed: 0, retries: 0, released: 0 };
   readonly #persistence: Persistence;
+  /** Spans and metrics, when `@opentelemetry/api` is installed and telemetry is on. */
+  readonly #otel: OpenTelemetry | undefined;
   /** Durable sends waiting for their commit. */
   #committing = 0;
   #life: Lifecycle = { state: 'open' };
@@ -69,8 +74,12 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       (origins) => this.#recover(origins),
       (error) => this.#listenerThrew(error),
     );
-    const sink = createSink(this.#counts, (name, payload) => this.#events.emit(name, payload as never, this), (name) => this.#events.has(name), (m) => this.#ended(m), this.#persistence.journal);
-    this.#router = new Router({ options: this.#options, sink, clock, backlog: this.#persistence.backlog, rateLimiter: (limit, now) => new LocalRateLimiter(limit, now) }, transport);
+    const otel = (this.#otel = OpenTelemetry.create(this.#options.telemetry, () => this.stats()));
+    const sink = createSink(this.#counts, (name, payload) => this.#events.emit(name, payload as never, this), (name) => this.#events.has(name), (m) => this.#ended(m), this.#persistence.journal, otel);
+    this.#router = new Router(
+      { options: this.#options, sink, clock, backlog: this.#persistence.backlog, rateLimiter: (limit, now) => new LocalRateLimiter(limit, now), telemetry: new AttemptTelemetry(otel) },
+      transport,
+    );
   }
 
   /**
@@ -321,6 +330,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       await this.onIdle();
     }
     await this.#router.dispose();
+    this.#otel?.close();
     await this.#persistence.close();
   }
 
@@ -365,6 +375,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       idempotencyKey: key,
       attempts: 0,
       dueAt: 0,
+      trace: this.#otel?.capture(),
       last: undefined,
     };
     return this.#admit(message, known ?? this.#actorWithRoom(endpoint.origin));
@@ -386,6 +397,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       // Counted (and keyed) before the actor sees it: a message can end inside accept().
       this.#counts.accepted++;
       if (key !== undefined) this.#byKey.set(key, receipt);
+      publishAccepted(message);
       actor.accept(message);
       return receipt;
     }
@@ -396,6 +408,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       () => {
         this.#committing--;
         this.#counts.accepted++;
+        publishAccepted(message);
         actor.accept(message, true);
         return receipt;
       },

@@ -9,6 +9,7 @@ import type { ResolvedHostOptions, ResolvedOptions } from './options.js';
 import type { RateLimiter, RateLimiterFactory } from './rate-limiter.js';
 import { RetryHeap } from './retry-heap.js';
 import { attemptHeaders } from './signing.js';
+import type { AttemptTelemetry } from './telemetry.js';
 import type { AttemptResult, Transport } from './transport.js';
 import type { BreakerState, FailureReason, HostStats } from './types.js';
 
@@ -40,6 +41,8 @@ export interface ActorContext {
   readonly clock: Clock;
   /** Makes a rate-limited host's limiter: local by default, shared in a cluster. */
   readonly rateLimiter: RateLimiterFactory;
+  /** Observes each attempt: `diagnostics_channel` and OpenTelemetry spans. */
+  readonly telemetry: AttemptTelemetry;
 }
 
 /**
@@ -302,7 +305,12 @@ export class HostActor {
     this.#inFlight++;
     const { endpoint, event } = message;
     const headers = attemptHeaders(options.userAgent, endpoint.headers, endpoint.scheme, endpoint.keys, event.id, Math.floor(now / 1000), event.body, options.signatureHeader);
-    this.transport.send(endpoint.path, headers, event.body, (result) => this.#complete(message, ticket, result));
+    // Undefined unless someone observes attempts: then it may add `traceparent` to the headers.
+    const trace = this.ctx.telemetry.start(message, headers);
+    this.transport.send(endpoint.path, headers, event.body, (result) => {
+      if (trace !== undefined) this.ctx.telemetry.end(trace, message, result);
+      this.#complete(message, ticket, result);
+    });
   }
 
   #complete(message: Message, ticket: number, result: AttemptResult): void {

@@ -83,6 +83,7 @@ export function fromRecord(record: MessageRecord, resolve: (endpoint: Endpoint) 
     idempotencyKey: record.idempotencyKey ?? undefined,
     attempts: record.attempts,
     dueAt: record.dueAt,
+    trace: undefined,
     last: lastResult(record.last),
   };
 }

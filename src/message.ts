@@ -21,7 +21,7 @@ export interface Message {
   /** When its retry may run; meaningless while it is not waiting. */
   dueAt: number;
   /** The caller's OpenTelemetry context at `send`, when telemetry is on: attempts' spans are its children. */
-  trace?: unknown;
+  trace: unknown;
   /** What the last failed attempt saw, for the terminal event. */
   last: AttemptResult | undefined;
 }

@@ -1,5 +1,6 @@
 import type { Retention } from './persistence.js';
 import type { MessageStore } from './store.js';
+import type { TelemetryOptions } from './otel.js';
 import { WebhookError, invalidOptions } from './errors.js';
 import { MAX_HEADER_VALUE_LENGTH, OWNED_HEADERS, isHeaderValue } from './http-fields.js';
 import { boolean, grouped, integer, number, ownKeys, readObject, type OptionReader } from './option-checks.js';
@@ -111,6 +112,12 @@ export interface DispatcherOptions extends HostOptions {
   store?: MessageStore;
   /** How long ended messages are kept in the store. @default { deliveredMs: 3 days, failedMs: 30 days } */
   retention?: Partial<Retention>;
+  /**
+   * OpenTelemetry spans and metrics, through `@opentelemetry/api` when it is installed (an
+   * optional peer; without an SDK registered it is a no-op). `node:diagnostics_channel` is
+   * always published, at no cost without subscribers. @default { openTelemetry: true, hostAttributes: false }
+   */
+  telemetry?: TelemetryOptions;
 }
 
 export interface ResolvedHostOptions {
@@ -143,8 +150,7 @@ export interface ResolvedOptions {
   retention: unknown;
   /** Passed through unchecked for now. */
   cluster: unknown;
-  /** Passed through unchecked for now. */
-  telemetry: unknown;
+  telemetry: Required<TelemetryOptions>;
 }
 
 /** Every default in one place. */
@@ -165,7 +171,8 @@ export const DEFAULTS = {
   responseBodyBytes: 1_024,
   userAgent: 'webhook-dispatcher/0.1',
   maxHosts: Infinity,
-} as const satisfies Omit<ResolvedOptions, 'host' | 'hosts' | 'allowedNetworks' | 'store' | 'retention' | 'cluster' | 'telemetry'> &
+  telemetry: { openTelemetry: true, hostAttributes: false },
+} as const satisfies Omit<ResolvedOptions, 'host' | 'hosts' | 'allowedNetworks' | 'store' | 'retention' | 'cluster'> &
   Omit<ResolvedHostOptions, 'rateLimit'>;
 
 /** The valid keys of each level of the options, one list per level: add a new option's name here. */
@@ -181,6 +188,7 @@ export const OPTION_KEYS = {
   rateLimit: ['perSecond', 'burst'],
   breaker: ['failureThreshold', 'cooldownMs'],
   close: ['drain', 'timeoutMs'],
+  telemetry: ['openTelemetry', 'hostAttributes'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
@@ -353,7 +361,15 @@ function resolve(input: unknown): ResolvedOptions {
     store: o('store'),
     retention: o('retention'),
     cluster: o('cluster'),
-    telemetry: o('telemetry'),
+    telemetry: telemetryOption(o('telemetry')),
+  };
+}
+
+function telemetryOption(value: unknown): Required<TelemetryOptions> {
+  const t = readObject('telemetry', value === undefined ? {} : value, OPTION_KEYS.telemetry);
+  return {
+    openTelemetry: boolean('telemetry.openTelemetry', t('openTelemetry'), DEFAULTS.telemetry.openTelemetry),
+    hostAttributes: boolean('telemetry.hostAttributes', t('hostAttributes'), DEFAULTS.telemetry.hostAttributes),
   };
 }
 

@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import type * as Api from '@opentelemetry/api';
 import type { Message } from './message.js';
+import { Instruments, type GaugeSource } from './otel-metrics.js';
 import type { AttemptResult } from './transport.js';
 import type { DispatcherStats, FailureReason } from './types.js';
 
@@ -54,10 +55,10 @@ export class OpenTelemetry {
   readonly #api: typeof Api;
   readonly #tracer: Api.Tracer;
   readonly #hostAttributes: boolean;
-  readonly #deliveries: Api.Counter;
-  readonly #failures: Api.Counter;
-  readonly #retries: Api.Counter;
-  readonly #duration: Api.Histogram;
+  readonly #instruments: Instruments;
+  readonly #source: GaugeSource;
+  /** `server.address`/`server.port` per origin: parsed once, not per attempt. */
+  readonly #hosts = new Map<string, Api.Attributes>();
   /** Carries the flat header array through `propagation.inject`. */
   readonly #setter: Api.TextMapSetter<string[]> = { set: (carrier, key, value) => void carrier.push(key, value) };
 
@@ -71,38 +72,14 @@ export class OpenTelemetry {
     this.#api = api;
     this.#hostAttributes = hostAttributes;
     this.#tracer = api.trace.getTracer('webhook-dispatcher', VERSION);
-    const meter = api.metrics.getMeter('webhook-dispatcher', VERSION);
-    this.#deliveries = meter.createCounter('webhook.deliveries', { description: 'Messages delivered (2xx)' });
-    this.#failures = meter.createCounter('webhook.failures', { description: 'Messages that ended without delivery, by reason' });
-    this.#retries = meter.createCounter('webhook.retries', { description: 'Attempts that will be tried again' });
-    this.#duration = meter.createHistogram('webhook.attempt.duration', { description: 'One attempt, from sending to the last byte of the answer', unit: 's' });
-    const queued = meter.createObservableGauge('webhook.queue.depth', { description: 'Messages queued or waiting to retry' });
-    const inFlight = meter.createObservableGauge('webhook.in_flight', { description: 'Attempts in flight' });
-    const open = meter.createObservableGauge('webhook.breakers.open', { description: 'Hosts whose circuit breaker is open' });
-    meter.addBatchObservableCallback(
-      (observer) => {
-        const s = stats();
-        let q = 0;
-        let f = 0;
-        let o = 0;
-        for (const [origin, h] of Object.entries(s.hosts)) {
-          q += h.queued + h.waiting;
-          f += h.inFlight;
-          if (h.breaker === 'open') o++;
-          if (hostAttributes) {
-            const attrs = this.#hostAttrs(origin);
-            observer.observe(queued, h.queued + h.waiting, attrs);
-            observer.observe(inFlight, h.inFlight, attrs);
-          }
-        }
-        if (!hostAttributes) {
-          observer.observe(queued, q);
-          observer.observe(inFlight, f);
-        }
-        observer.observe(open, o);
-      },
-      [queued, inFlight, open],
-    );
+    const instruments = (this.#instruments = Instruments.of(api.metrics.getMeter('webhook-dispatcher', VERSION)));
+    this.#source = { stats, hostAttributes: (origin) => (hostAttributes ? this.#hostAttrs(origin) : undefined) };
+    instruments.add(this.#source);
+  }
+
+  /** Stops observing this dispatcher: a meter provider would otherwise keep it alive once closed. */
+  close(): void {
+    this.#instruments.remove(this.#source);
   }
 
   /** The caller's context at `send`: attempts' spans are its children. */
@@ -114,24 +91,20 @@ export class OpenTelemetry {
   attemptStarted(m: Message, headers: string[]): Api.Span {
     const api = this.#api;
     const parent = (m.trace as Api.Context | undefined) ?? api.context.active();
-    const url = new URL(m.endpoint.url);
-    const span = this.#tracer.startSpan(
-      'POST',
-      {
-        kind: api.SpanKind.CLIENT,
-        attributes: {
-          'http.request.method': 'POST',
-          'url.full': redactQuery(m.endpoint.url),
-          'server.address': url.hostname,
-          'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
-          'webhook.event_type': m.event.type,
-          'webhook.event_id': m.event.id,
-          'webhook.message_id': m.id,
-          ...(m.attempts > 1 ? { 'http.request.resend_count': m.attempts - 1 } : {}),
-        },
-      },
-      parent,
-    );
+    const span = this.#tracer.startSpan('POST', { kind: api.SpanKind.CLIENT }, parent);
+    // Attributes only for a span that records: without an SDK (or when sampled out) building
+    // them would be most of the cost of telemetry.
+    if (span.isRecording()) {
+      span.setAttributes({
+        'http.request.method': 'POST',
+        'url.full': redactQuery(m.endpoint.url),
+        ...this.#hostAttrs(m.endpoint.origin),
+        'webhook.event_type': m.event.type,
+        'webhook.event_id': m.event.id,
+        'webhook.message_id': m.id,
+      });
+      if (m.attempts > 1) span.setAttribute('http.request.resend_count', m.attempts - 1);
+    }
     api.propagation.inject(api.trace.setSpan(parent, span), headers, this.#setter);
     return span;
   }
@@ -143,32 +116,41 @@ export class OpenTelemetry {
     if (result.error !== undefined) {
       s.setAttribute('error.type', result.error.code);
       s.setStatus({ code: api.SpanStatusCode.ERROR, message: result.error.message });
-      this.#duration.record(result.latencyMs / 1000, { ...attrs, 'error.type': result.error.code });
+      this.#instruments.duration.record(result.latencyMs / 1000, { ...attrs, 'error.type': result.error.code });
     } else {
       s.setAttribute('http.response.status_code', result.status);
       if (result.status >= 400) {
         s.setAttribute('error.type', String(result.status));
         s.setStatus({ code: api.SpanStatusCode.ERROR });
       }
-      this.#duration.record(result.latencyMs / 1000, { ...attrs, 'http.response.status_code': result.status });
+      this.#instruments.duration.record(result.latencyMs / 1000, { ...attrs, 'http.response.status_code': result.status });
     }
     s.end();
   }
 
   delivered(m: Message): void {
-    this.#deliveries.add(1, this.#hostAttributes ? this.#hostAttrs(m.endpoint.origin) : undefined);
+    this.#instruments.deliveries.add(1, this.#hostAttributes ? this.#hostAttrs(m.endpoint.origin) : undefined);
   }
 
   failed(m: Message, reason: FailureReason): void {
-    this.#failures.add(1, { 'webhook.failure.reason': reason, ...(this.#hostAttributes ? this.#hostAttrs(m.endpoint.origin) : {}) });
+    this.#instruments.failures.add(1, { 'webhook.failure.reason': reason, ...(this.#hostAttributes ? this.#hostAttrs(m.endpoint.origin) : {}) });
   }
 
   retrying(m: Message): void {
-    this.#retries.add(1, this.#hostAttributes ? this.#hostAttrs(m.endpoint.origin) : undefined);
+    this.#instruments.retries.add(1, this.#hostAttributes ? this.#hostAttrs(m.endpoint.origin) : undefined);
   }
 
   #hostAttrs(origin: string): Api.Attributes {
-    const url = new URL(origin);
-    return { 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+    let attrs = this.#hosts.get(origin);
+    if (attrs === undefined) {
+      const url = new URL(origin);
+      // IPv6 hosts come bracketed from URL; the convention wants the bare address.
+      const address = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+      attrs = { 'server.address': address, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+      // Bounded like the dispatcher's hosts: forget all when it grows past what metrics could use.
+      if (this.#hosts.size >= 10_000) this.#hosts.clear();
+      this.#hosts.set(origin, attrs);
+    }
+    return attrs;
   }
 }

@@ -78,7 +78,7 @@ export class Persistence {
     }
     if (record === undefined) return undefined;
     const old = fromRecord(record, this.resolve);
-    return { ...old, id, acceptedAt: now, maxAttempts, expiresAt: now + ttlMs, idempotencyKey: undefined, attempts: 0, dueAt: 0, last: undefined };
+    return { ...old, id, acceptedAt: now, maxAttempts, expiresAt: now + ttlMs, idempotencyKey: undefined, attempts: 0, dueAt: 0, trace: undefined, last: undefined };
   }
 
   async deadLetters(query: DeadLetterQuery): Promise<{ items: DeadLetter[]; cursor?: string }> {

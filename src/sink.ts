@@ -1,6 +1,8 @@
 import type { ActorSink } from './host-actor.js';
+import { publishEnded } from './diagnostics.js';
 import type { Journal } from './journal.js';
 import type { Message } from './message.js';
+import type { OpenTelemetry } from './otel.js';
 import type { AttemptResult } from './transport.js';
 import type { DispatcherEvents, Failed } from './types.js';
 
@@ -25,14 +27,24 @@ function facts(m: Message) {
 }
 
 /**
- * Turns what actors report into the dispatcher's counts and public events. Payloads are built
- * only when someone listens; `ended` runs after each terminal event.
+ * Turns what actors report into the dispatcher's counts, public events, `diagnostics_channel`
+ * messages and OpenTelemetry metrics. Payloads are built only when someone listens; `ended`
+ * runs after each terminal event.
  */
-export function createSink(counts: Counts, emit: Emit, listening: (name: keyof DispatcherEvents) => boolean, ended: (message: Message) => void, journal: Journal): ActorSink {
+export function createSink(
+  counts: Counts,
+  emit: Emit,
+  listening: (name: keyof DispatcherEvents) => boolean,
+  ended: (message: Message) => void,
+  journal: Journal,
+  otel: OpenTelemetry | undefined,
+): ActorSink {
   return {
     delivered(m, status, latencyMs) {
       counts.delivered++;
       journal.delivered(m, status, latencyMs);
+      otel?.delivered(m);
+      publishEnded(m, 'delivered');
       if (listening('delivered')) {
         // Written out rather than `...facts(m)`: this runs once per delivery, and the spread
         // showed in profiles of the hot path. The other events are rarer.
@@ -44,6 +56,8 @@ export function createSink(counts: Counts, emit: Emit, listening: (name: keyof D
     failed(m, reason, result) {
       counts.failed++;
       journal.failed(m, reason, result);
+      otel?.failed(m, reason);
+      publishEnded(m, 'failed', reason);
       if (listening('failed')) {
         const event: Failed = { ...facts(m), attempts: m.attempts, reason };
         const last = m.last;
@@ -64,6 +78,7 @@ export function createSink(counts: Counts, emit: Emit, listening: (name: keyof D
     retrying(m, delayMs) {
       counts.retries++;
       journal.retrying(m);
+      otel?.retrying(m);
       if (listening('retry')) emit('retry', { ...facts(m), attempt: m.attempts, delayMs, status: m.last?.status, error: errorOf(m.last) });
     },
     attempted(m, result) {

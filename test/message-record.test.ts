@@ -48,6 +48,7 @@ describe('message records', () => {
             idempotencyKey: attempts % 2 === 0 ? 'k-1' : undefined,
             attempts,
             dueAt: now + attempts * 1000,
+            trace: undefined,
             last: answer === undefined ? undefined : { status: answer.status, retryAfter: undefined, body: 'nope', latencyMs: 3 },
           };
           const back = fromRecord(throughJson(toRecord(message)), (e) => resolver.resolve(e));
@@ -71,6 +72,7 @@ describe('message records', () => {
       idempotencyKey: undefined,
       attempts: 1,
       dueAt: now,
+      trace: undefined,
       last: { error: { code: 'ECONNRESET', message: 'socket hang up', original: new Error('x') }, latencyMs: 5 },
     };
     const back = fromRecord(throughJson(toRecord(message)), (e) => resolver.resolve(e));

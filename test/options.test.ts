@@ -80,8 +80,8 @@ describe('misspelled options', () => {
   });
 
   it('accepts every listed key at every level, the ones still to come included', () => {
-    const o = resolveOptions({ store: { kind: 'x' }, retention: 1, cluster: 'c', telemetry: false, maxHosts: 5, signatureHeader: 'x-sig' });
-    expect(o).toMatchObject({ store: { kind: 'x' }, retention: 1, cluster: 'c', telemetry: false, maxHosts: 5, signatureHeader: 'x-sig' });
+    const o = resolveOptions({ store: { kind: 'x' }, retention: 1, cluster: 'c', telemetry: { openTelemetry: false }, maxHosts: 5, signatureHeader: 'x-sig' });
+    expect(o).toMatchObject({ store: { kind: 'x' }, retention: 1, cluster: 'c', telemetry: { openTelemetry: false, hostAttributes: false }, maxHosts: 5, signatureHeader: 'x-sig' });
     for (const key of OPTION_KEYS.top) expect(() => resolveOptions({ [key]: undefined })).not.toThrow();
   });
 

@@ -1,3 +1,4 @@
+import { AttemptTelemetry } from '../../src/telemetry.js';
 import { AddressPolicy } from '../../src/address-policy.js';
 import { EndpointResolver } from '../../src/endpoint.js';
 import { prepareEvent } from '../../src/envelope.js';
@@ -43,6 +44,7 @@ export function actorHarness(options: DispatcherOptions = {}, randoms: number[] 
     backlog: undefined,
     sink,
     clock,
+    telemetry: new AttemptTelemetry(undefined),
     rateLimiter: (limit, now) => new LocalRateLimiter(limit, now),
   });
   const endpoint = new EndpointResolver(resolved.signature, new AddressPolicy(true, []), false).resolve({ url: `${ORIGIN}/hook`, secret });
@@ -60,6 +62,7 @@ export function actorHarness(options: DispatcherOptions = {}, randoms: number[] 
       idempotencyKey: undefined,
       attempts: 0,
       dueAt: 0,
+      trace: undefined,
       last: undefined,
     };
     actor.accept(message);

@@ -59,6 +59,8 @@ export class OpenTelemetry {
   readonly #source: GaugeSource;
   /** `server.address`/`server.port` per origin: parsed once, not per attempt. */
   readonly #hosts = new Map<string, Api.Attributes>();
+  /** Each endpoint's URL with its query redacted, made once per endpoint (endpoints are cached and shared). */
+  readonly #redacted = new WeakMap<object, string>();
   /** Carries the flat header array through `propagation.inject`. */
   readonly #setter: Api.TextMapSetter<string[]> = { set: (carrier, key, value) => void carrier.push(key, value) };
 
@@ -97,7 +99,7 @@ export class OpenTelemetry {
     if (span.isRecording()) {
       span.setAttributes({
         'http.request.method': 'POST',
-        'url.full': redactQuery(m.endpoint.url),
+        'url.full': this.#redactedUrl(m.endpoint),
         ...this.#hostAttrs(m.endpoint.origin),
         'webhook.event_type': m.event.type,
         'webhook.event_id': m.event.id,
@@ -138,6 +140,12 @@ export class OpenTelemetry {
 
   retrying(m: Message): void {
     this.#instruments.retries.add(1, this.#hostAttributes ? this.#hostAttrs(m.endpoint.origin) : undefined);
+  }
+
+  #redactedUrl(endpoint: Message['endpoint']): string {
+    let url = this.#redacted.get(endpoint);
+    if (url === undefined) this.#redacted.set(endpoint, (url = redactQuery(endpoint.url)));
+    return url;
   }
 
   #hostAttrs(origin: string): Api.Attributes {

@@ -1,0 +1,164 @@
+/**
+ * Scenario 15: what telemetry costs. The same closed-loop run to 20 hosts in three modes, in
+ * alternating rounds of one run: telemetry off (`openTelemetry: false`, the baseline), the
+ * OpenTelemetry API with no SDK registered (what an app gets that installed the API but does
+ * not export: the no-op tracer and meter), and the SDK registered (tracer provider with a
+ * batch span processor, meter provider with a reader) exporting to a no-op exporter, so every
+ * attempt makes a recording span and every delivery counts.
+ *
+ * Per round: deliveries/s and CPU per delivered message of this process (`process.cpuUsage()`;
+ * the receivers run in another process). Ratios are the median of each round's ratio.
+ *
+ * A 1% difference in throughput is far below what separates two rounds on a shared machine,
+ * so the no-SDK target is judged on a figure that noise cannot hide: the telemetry hooks'
+ * own time per message without an SDK (a tight loop over the real hooks: span start and end,
+ * trace propagation, counters), as a share of the CPU a message costs with telemetry off.
+ * Targets: that share ≤ 1%; with the SDK and a no-op exporter, throughput ≥ 0.90× off.
+ */
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { Message } from '../../src/message.js';
+import { OpenTelemetry } from '../../src/otel.js';
+import { AttemptTelemetry } from '../../src/telemetry.js';
+import type { AttemptResult } from '../../src/transport.js';
+import type { Context, ScenarioResult } from '../lib/context.js';
+import { runDispatcher, timed } from '../lib/dispatcher-run.js';
+import { Receivers } from '../lib/receivers.js';
+import { gcHeap, median } from '../lib/stats.js';
+
+const HOSTS = 20;
+const PER_HOST = 8;
+
+/** Takes spans and drops them: the cost measured is the SDK's, not an exporter's I/O. */
+class NoopExporter implements SpanExporter {
+  exported = 0;
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.exported += spans.length;
+    done({ code: 0 });
+  }
+  async shutdown(): Promise<void> {}
+}
+
+/** Collects only when asked, as a periodic reader would between its intervals. */
+class QuietReader extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+type Mode = 'off' | 'api' | 'sdk';
+
+/** Nanoseconds per message of the hooks a delivered message runs through, with no SDK registered. */
+function hookNanoseconds(): number {
+  const otel = OpenTelemetry.create({ openTelemetry: true, hostAttributes: false }, () => ({ hosts: {} }) as never);
+  if (otel === undefined) throw new Error('15: @opentelemetry/api is not installed');
+  const hooks = new AttemptTelemetry(otel);
+  const endpoint = { url: 'http://127.0.0.1:9/hook?token=x', origin: 'http://127.0.0.1:9' };
+  const message = { id: 'm', endpoint, event: { id: 'e', type: 'bench.event' }, attempts: 1, trace: undefined } as unknown as Message;
+  const result: AttemptResult = { status: 200, retryAfter: undefined, body: undefined, latencyMs: 1 } as unknown as AttemptResult;
+  const loop = (n: number): number => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      message.trace = otel.capture();
+      const trace = hooks.start(message, []);
+      if (trace !== undefined) hooks.end(trace, message, result);
+      otel.delivered(message);
+    }
+    return Number(process.hrtime.bigint() - t0) / n;
+  };
+  loop(100_000);
+  const best = Math.min(loop(300_000), loop(300_000), loop(300_000));
+  otel.close();
+  return best;
+}
+
+/** Registers the SDK globally for one round; returns what unregisters it. */
+function registerSdk(exporter: NoopExporter): () => Promise<void> {
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+  const reader = new QuietReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(tracerProvider);
+  metrics.setGlobalMeterProvider(meterProvider);
+  return async () => {
+    await reader.collect();
+    await tracerProvider.forceFlush();
+    await tracerProvider.shutdown();
+    await meterProvider.shutdown();
+    trace.disable();
+    metrics.disable();
+    propagation.disable();
+    context.disable();
+  };
+}
+
+export async function run(ctx: Context): Promise<ScenarioResult> {
+  const rx = await Receivers.start(HOSTS);
+  const urls = rx.ports.map((_, i) => rx.url(i));
+  const messages = ctx.pick(12_000, 60_000);
+  const roundsWanted = ctx.pick(5, 9);
+  const jobs = Array.from({ length: messages }, (_, i) => i % HOSTS);
+  const exporter = new NoopExporter();
+
+  const once = async (mode: Mode, n: number): Promise<{ rate: number; cpuUs: number }> => {
+    await rx.reset();
+    gcHeap();
+    const unregister = mode === 'sdk' ? registerSdk(exporter) : undefined;
+    const cpu = process.cpuUsage();
+    const { ms, value: delivered } = await timed(() => runDispatcher(urls, jobs.slice(0, n), ctx.secret, { concurrency: PER_HOST, telemetry: { openTelemetry: mode !== 'off' } }));
+    const used = process.cpuUsage(cpu);
+    await unregister?.();
+    if (delivered !== n) throw new Error(`15 ${mode}: sent ${n}, delivered ${delivered}`);
+    return { rate: (n / ms) * 1000, cpuUs: (used.user + used.system) / n };
+  };
+
+  const modes: Mode[] = ['off', 'api', 'sdk'];
+  const rounds: Record<Mode, { rate: number; cpuUs: number }[]> = { off: [], api: [], sdk: [] };
+  const bar = ctx.progress('telemetry cost', (roundsWanted + 1) * modes.length);
+  for (let r = 0; r <= roundsWanted; r++) {
+    // Rotated and every other round reversed, so no mode always follows the same one.
+    const order = modes.map((_, i) => modes[(i + r) % modes.length]!);
+    if (r % 2 === 1) order.reverse();
+    const line: string[] = [];
+    for (const mode of order) {
+      const result = await once(mode, r === 0 ? Math.ceil(messages / 4) : messages);
+      if (r > 0) rounds[mode].push(result);
+      line.push(`${mode} ${Math.round(result.rate).toLocaleString('en-US')}/s ${result.cpuUs.toFixed(1)} µs cpu`);
+      bar.tick();
+    }
+    ctx.note(`${r === 0 ? 'warm-up' : `round ${r}/${roundsWanted}`}: ${line.join(', ')}`);
+  }
+  bar.stop();
+  await rx.stop();
+  if (exporter.exported === 0) throw new Error('15: the SDK rounds exported no span: telemetry was not on');
+
+  const rate = (mode: Mode) => median(rounds[mode].map((x) => x.rate));
+  const cpu = (mode: Mode) => median(rounds[mode].map((x) => x.cpuUs));
+  const ratio = (mode: Mode) => median(rounds[mode].map((x, i) => x.rate / rounds.off[i]!.rate));
+  const cpuRatio = (mode: Mode) => median(rounds[mode].map((x, i) => x.cpuUs / rounds.off[i]!.cpuUs));
+  const api = ratio('api');
+  const sdk = ratio('sdk');
+  const hookNs = hookNanoseconds();
+  const share = hookNs / 1000 / cpu('off');
+  return {
+    id: '15',
+    title: 'telemetry cost',
+    rows: [
+      { metric: 'deliveries/s, telemetry off', unit: '/s', dispatcher: rate('off') },
+      { metric: 'deliveries/s, OpenTelemetry API, no SDK', unit: '/s', dispatcher: rate('api') },
+      { metric: 'deliveries/s, SDK, no-op exporter', unit: '/s', dispatcher: rate('sdk') },
+      { metric: 'no SDK ÷ off (throughput)', unit: '×', dispatcher: api },
+      { metric: 'telemetry hooks per message, no SDK', unit: 'ns', dispatcher: hookNs },
+      { metric: 'hooks ÷ CPU per message, no SDK', unit: '%', dispatcher: share, target: '≤ 1%', pass: share <= 0.01 },
+      { metric: 'SDK ÷ off (throughput)', unit: '×', dispatcher: sdk, target: '≥ 0.90', pass: sdk >= 0.9 },
+      { metric: 'CPU per message, off', unit: 'µs', dispatcher: cpu('off') },
+      { metric: 'CPU per message, no SDK ÷ off', unit: '×', dispatcher: cpuRatio('api') },
+      { metric: 'CPU per message, SDK ÷ off', unit: '×', dispatcher: cpuRatio('sdk') },
+    ],
+    details: { hosts: HOSTS, perHost: PER_HOST, messages, rounds, spansExported: exporter.exported },
+  };
+}

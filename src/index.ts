@@ -33,3 +33,8 @@ export type {
   Retry,
   WebhookEvent,
 } from './types.js';
+export type { MessageStore, StoreOp, AttemptRecord, DeadLetter, DeadLetterQuery, MessageHistory } from './store.js';
+export type { MessageRecord } from './message-record.js';
+export type { Retention } from './persistence.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
+export type { TelemetryOptions } from './otel.js';

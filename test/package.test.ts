@@ -48,6 +48,25 @@ describe('the built package', () => {
     expect(out.trim()).toBe('200 true true');
   });
 
+  it('loads the SQLite store by its name, and a dispatcher opens a file with it', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `const { sqliteStore } = await import('webhook-dispatcher/sqlite');
+       const { Dispatcher, MemoryStore } = await import('webhook-dispatcher');
+       const { mkdtempSync, rmSync } = await import('node:fs');
+       const { tmpdir } = await import('node:os');
+       const { join } = await import('node:path');
+       const dir = mkdtempSync(join(tmpdir(), 'wd-pkg-'));
+       const d = new Dispatcher({ store: sqliteStore({ path: join(dir, 'w.db'), encryptionKey: Buffer.alloc(32, 7) }) });
+       await d.ready();
+       await d.close();
+       rmSync(dir, { recursive: true });
+       console.log(typeof sqliteStore, typeof MemoryStore);`,
+    ]);
+    expect(out.trim()).toBe('function function');
+  });
+
   it('loads with import by its name', () => {
     const out = node(['--input-type=module', '-e', "const m = await import('webhook-dispatcher'); console.log(typeof m.Dispatcher, new m.WebhookError('WD_CLOSED', 'x').code)"]);
     expect(out.trim()).toBe('function WD_CLOSED');

@@ -32,6 +32,10 @@ function assertJsonValues(value: unknown, depth: number): void {
     throw new WebhookError('WD_INVALID_EVENT', `Expected \`data\` to hold only JSON values, got ${describe(value)}`);
   }
   if (type !== 'object' || value === null || depth > MAX_CHECK_DEPTH) return;
+  // JSON.stringify writes a Map or a Set as `{}`: its entries would be lost without a word.
+  if (value instanceof Map || value instanceof Set) {
+    throw new WebhookError('WD_INVALID_EVENT', `Expected \`data\` to hold only JSON values, got a ${value instanceof Map ? 'Map' : 'Set'} (JSON.stringify writes it as {}): convert it first`);
+  }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) assertJsonValues(value[i], depth + 1);
     return;

@@ -1,4 +1,5 @@
 import { WebhookError, describe } from './errors.js';
+import { LIMITS } from './options.js';
 
 /** Per-message settings for `send` and `publish`; each overrides the dispatcher's for this message. */
 export interface SendOptions {
@@ -35,11 +36,12 @@ export function resolveSendOptions(input: unknown, defaults: ResolvedSendOptions
   }
   const attempts = Object.hasOwn(o, 'attempts') ? o.attempts : undefined;
   const ttlMs = Object.hasOwn(o, 'ttlMs') ? o.ttlMs : undefined;
-  if (attempts !== undefined && (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1)) {
-    throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`attempts\` to be an integer >= 1, got ${describe(attempts)}`);
+  // The same bounds as the dispatcher's own `retry.attempts` and `ttlMs`.
+  if (attempts !== undefined && (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > LIMITS.count)) {
+    throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`attempts\` to be an integer from 1 to ${LIMITS.count}, got ${describe(attempts)}`);
   }
-  if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < 1)) {
-    throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`ttlMs\` to be an integer >= 1, got ${describe(ttlMs)}`);
+  if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > LIMITS.longWaitMs)) {
+    throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`ttlMs\` to be an integer from 1 to ${LIMITS.longWaitMs} (365 days), got ${describe(ttlMs)}`);
   }
   const key = Object.hasOwn(o, 'idempotencyKey') ? o.idempotencyKey : undefined;
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 256)) {

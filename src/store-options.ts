@@ -1,6 +1,7 @@
 import { WebhookError, describe } from './errors.js';
 import { RETENTION_DEFAULTS, type Retention } from './persistence.js';
 import type { DeadLetterQuery, MessageStore } from './store.js';
+import { unknownOption } from './option-checks.js';
 
 const STORE_METHODS = ['open', 'write', 'pending', 'pendingOrigins', 'get', 'deadLetters', 'history', 'prune', 'close'] as const;
 
@@ -24,7 +25,7 @@ export function retentionOption(value: unknown): Retention {
   }
   const o = value as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (key !== 'deliveredMs' && key !== 'failedMs') throw new WebhookError('WD_INVALID_OPTIONS', `Unknown option \`retention.${key}\`; expected \`deliveredMs\` or \`failedMs\``);
+    if (key !== 'deliveredMs' && key !== 'failedMs') throw unknownOption('retention.', key, ['deliveredMs', 'failedMs']);
   }
   const read = (key: 'deliveredMs' | 'failedMs'): number => {
     const v = Object.hasOwn(o, key) ? o[key] : undefined;
@@ -58,7 +59,7 @@ export function deadLetterQuery(value: unknown): DeadLetterQuery {
     } else if (key === 'limit') {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1_000) throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`limit\` to be an integer from 1 to 1_000, got ${describe(v)}`);
       query.limit = v;
-    } else throw new WebhookError('WD_INVALID_OPTIONS', `Unknown dead-letter query key \`${key}\`; expected origin, reason, limit or cursor`);
+    } else throw unknownOption('', key, ['origin', 'reason', 'limit', 'cursor']);
   }
   return query;
 }

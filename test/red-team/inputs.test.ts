@@ -16,7 +16,7 @@ const secret = newSecret();
 const event: WebhookEvent = { type: 'red.team', data: { ok: true } };
 
 /** Options passed through unchecked for now (their features are still to come). */
-const UNCHECKED = new Set(['store', 'retention', 'cluster', 'telemetry']);
+const UNCHECKED = new Set(['cluster']);
 const ORIGIN = 'https://hooks.example.com';
 
 /** Where a hostile value can go into the constructor. */
@@ -359,5 +359,29 @@ describe('scale', () => {
     expect([...codes]).toEqual(['WD_QUEUE_FULL']);
     console.log(`WD_QUEUE_FULL: ${micros.toFixed(2)} µs per refused send awaited and caught, ${bare.toFixed(2)} µs per send() call (${n} sends each)`);
     await d.close();
+  });
+});
+
+describe('what JSON.stringify would change without a word, and per-message bounds', () => {
+  const url = `${ORIGIN}/hook`;
+
+  it('refuses a Map or a Set anywhere in data (JSON.stringify writes either as {})', async () => {
+    const d = new Dispatcher({}, { transport: recordingTransport() });
+    const datas = [new Map([['a', 1]]), { nested: [new Set([1, 2])] }];
+    const errors = await Promise.all(datas.map((data) => d.send({ url, secret }, { type: 't', data }).catch((e: unknown) => e)));
+    await d.close();
+    for (const error of errors) expectRefusal(error, undefined, 'WD_INVALID_EVENT');
+    expect((errors[0] as Error).message).toContain('Map');
+  });
+
+  it('refuses per-message attempts and ttlMs beyond the bounds of the dispatcher-wide options', async () => {
+    const d = new Dispatcher({}, { transport: recordingTransport() });
+    const tooMany = await d.send({ url, secret }, event, { attempts: LIMITS.count + 1 }).catch((e: unknown) => e);
+    const tooLong = await d.send({ url, secret }, event, { ttlMs: LIMITS.longWaitMs + 1 }).catch((e: unknown) => e);
+    const atBounds = await d.send({ url, secret }, event, { attempts: LIMITS.count, ttlMs: LIMITS.longWaitMs });
+    await d.close();
+    expectRefusal(tooMany, undefined, 'WD_INVALID_OPTIONS');
+    expectRefusal(tooLong, undefined, 'WD_INVALID_OPTIONS');
+    expect(atBounds.messageId).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

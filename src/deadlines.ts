@@ -66,6 +66,23 @@ export class Deadlines {
 
   #expire(): void {
     this.#timer = undefined;
+    if (this.#oldest === undefined || this.#oldest.deadline > this.options.clock.now()) {
+      this.#arm();
+      return;
+    }
+    // Something is due. Timers run before the loop polls for I/O, so after a long synchronous
+    // stretch of the app an answer that arrived in time still waits unread in its socket:
+    // expire only after one poll phase (setImmediate runs right after it) has read it.
+    setImmediate(this.#onPolled ??= () => this.#expireDue());
+  }
+
+  /** Runs {@link #expireDue} after the poll phase, made on first use. */
+  #onPolled: (() => void) | undefined;
+
+  #expireDue(): void {
+    // An attempt added meanwhile may have armed the timer: this pass arms it anew.
+    this.#timer?.cancel();
+    this.#timer = undefined;
     const now = this.options.clock.now();
     // Each expiry ends its attempt, which leaves the list: the oldest is always at the front.
     for (let attempt = this.#oldest; attempt !== undefined && attempt.deadline <= now; attempt = this.#oldest) attempt.expire();

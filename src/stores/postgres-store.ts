@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { WebhookError, describe, invalidOptions } from '../errors.js';
 import type { MessageRecord } from '../message-record.js';
@@ -9,9 +9,10 @@ import type { AcceptLease, DeadLetter, DeadLetterQuery, MessageHistory, StoreOp 
 import { DELIVERED, FAILED, SCHEMA_NAME, migrate, quoted } from './pg-schema.js';
 import { INSERT_ROWS, statements, type Statements } from './pg-sql.js';
 import { LeaseQueries } from './pg-leases.js';
-import { attemptParams, deadLetterOf, historyOf, insertParams, lastParams, recordOf } from './store-rows.js';
+import { insertRows, writeBatch } from './pg-writes.js';
+import { deadLetterOf, historyOf, recordOf } from './store-rows.js';
 import type { AttemptRow, DeadLetterRow, FactsRow, MessageRow } from './store-rows.js';
-import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs, rejectedOp, unavailable } from './store-query.js';
+import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs, unavailable } from './store-query.js';
 
 export interface PostgresStoreOptions {
   /** A `pg.Pool` (the optional peer dependency `pg`) to the database. The store borrows it and never ends it. */
@@ -115,60 +116,14 @@ class PostgresStore implements SharedStore {
     this.#check();
     checkOps(ops);
     if (ops.length === 0) return;
-    const seen = new Set<string>();
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      if (op.op !== 'accept') continue;
-      if (seen.has(op.record.id)) throw rejectedOp(ops, i, 'names a message the store already holds');
-      seen.add(op.record.id);
-    }
-    await this.#transaction(`Writing ${ops.length} operations`, async (client) => {
-      let notify = false;
-      for (let i = 0; i < ops.length; ) {
-        const op = ops[i]!;
-        if (op.op === 'accept') {
-          // Consecutive accepts: one multi-row INSERT.
-          let end = i;
-          while (end < ops.length && end - i < INSERT_ROWS && ops[end]!.op === 'accept') end++;
-          const group = ops.slice(i, end) as Extract<StoreOp, { op: 'accept' }>[];
-          notify ||= group.some((a) => (a.lease?.owner ?? null) === null);
-          await this.#insert(client, group.map((a) => ({ record: a.record, lease: a.lease }))).catch((error: unknown) => {
-            const id = (error as { code?: string; detail?: string }).code === '23505' ? /\(id\)=\((.*)\)/.exec((error as { detail?: string }).detail ?? '')?.[1] : undefined;
-            const at = id === undefined ? -1 : group.findIndex((a) => a.record.id === id);
-            throw at >= 0 ? rejectedOp(ops, i + at, 'names a message the store already holds') : error;
-          });
-          i = end;
-          continue;
-        }
-        const result = await this.#apply(client, op);
-        if (result.rowCount !== 1) throw rejectedOp(ops, i, 'names a message that is not pending');
-        i++;
-      }
-      // Delivered at commit, and only if it commits: idle processes wake for unowned messages.
-      if (notify) await client.query('SELECT pg_notify($1, $2)', [this.#leases.channel, '']);
-    });
-  }
-
-  #apply(client: PoolClient, op: Exclude<StoreOp, { op: 'accept' }>): Promise<QueryResult> {
-    const s = this.#sql;
-    if (op.op === 'attempt') return client.query(s.attempt, [op.attempts, op.dueAt, ...lastParams(op.last), ...attemptParams(op.id, op.attempt)]);
-    const { outcome } = op;
-    const tail = op.attempt === null ? [] : attemptParams(op.id, op.attempt).slice(1);
-    if (outcome.state === 'delivered') return client.query(op.attempt === null ? s.delivered : s.deliveredWith, [op.attempts, op.at, op.id, ...tail]);
-    return client.query(op.attempt === null ? s.failed : s.failedWith, [op.attempts, op.at, outcome.reason, ...lastParams(outcome.last), op.id, ...tail]);
-  }
-
-  #insert(client: QueryClient, rows: readonly { record: MessageRecord; lease: AcceptLease | undefined }[]): Promise<unknown> {
-    const params: unknown[] = [];
-    for (const { record, lease } of rows) params.push(...insertParams(record, this.#fields), lease?.owner ?? null, lease?.owner == null ? 0 : lease.until, lease?.ordered ?? false);
-    return client.query(this.#sql.insert(rows.length), params);
+    await this.#transaction(`Writing ${ops.length} operations`, (client) => writeBatch(client, this.#sql, this.#fields, ops, this.#leases.channel));
   }
 
   async insertWith(client: QueryClient, records: readonly { record: MessageRecord; lease: AcceptLease }[]): Promise<void> {
     this.#check();
     if (records.length === 0) return;
     try {
-      for (let i = 0; i < records.length; i += INSERT_ROWS) await this.#insert(client, records.slice(i, i + INSERT_ROWS));
+      for (let i = 0; i < records.length; i += INSERT_ROWS) await insertRows(client, this.#sql, this.#fields, records.slice(i, i + INSERT_ROWS));
       await client.query('SELECT pg_notify($1, $2)', [this.#leases.channel, '']);
     } catch (error) {
       throw unavailable(`Writing ${records.length} message(s) with the caller's transaction to the Postgres store (schema \`${this.#schema}\`) failed; the transaction cannot commit them`, pgReason(error));

@@ -23,6 +23,7 @@ export interface ClaimTarget {
 export class LeaseKeeper {
   #timer: Timer | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
+  #subscribing = false;
   #claiming: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -43,14 +44,26 @@ export class LeaseKeeper {
 
   /** Starts renewing and claiming; listens for new messages (polling alone if that fails). */
   async start(): Promise<void> {
-    try {
-      this.#unsubscribe = await this.store.subscribe(() => this.nudge());
-    } catch {
-      // NOTIFY is a shortcut: the tick finds new messages anyway, within `leaseMs / 3`.
-    }
-    if (this.#stopped) return void (await this.#unsubscribe?.());
+    await this.#subscribe();
     this.#schedule();
     this.nudge();
+  }
+
+  async #subscribe(): Promise<void> {
+    this.#subscribing = true;
+    try {
+      const stop = await this.store.subscribe(
+        () => this.nudge(),
+        () => (this.#unsubscribe = undefined),
+      );
+      if (this.#stopped) await stop();
+      else this.#unsubscribe = stop;
+    } catch {
+      // NOTIFY is a shortcut: the tick finds new messages anyway, within `leaseMs / 3`, and
+      // tries to listen again.
+    } finally {
+      this.#subscribing = false;
+    }
   }
 
   /** Claims soon: there may be new work, or room for it. */
@@ -103,6 +116,7 @@ export class LeaseKeeper {
           (error: unknown) => this.#failed('renew its leases', error),
         );
         this.nudge();
+        if (this.#unsubscribe === undefined && !this.#subscribing) void this.#subscribe();
         this.#schedule();
       },
       Math.floor(this.store.leaseMs / 3),

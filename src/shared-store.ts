@@ -26,9 +26,10 @@ export interface SharedStore extends MessageStore {
   release(owner: string, messageIds?: readonly string[]): Promise<void>;
   /**
    * Calls `onNew` when another process (or a committed outbox transaction) wrote messages
-   * nobody owns. Best effort: callers poll as well. Resolves with a function that stops it.
+   * nobody owns. Best effort: callers poll as well. Resolves with a function that stops it;
+   * `onLost` is called once if the subscription dies (its connection dropped).
    */
-  subscribe(onNew: () => void): Promise<() => Promise<void>>;
+  subscribe(onNew: () => void, onLost?: () => void): Promise<() => Promise<void>>;
   /**
    * Writes accepted messages with the caller's own connection (a `pg` client inside the
    * caller's transaction): they exist only if that transaction commits, and waiting

@@ -3,7 +3,7 @@
  * transactional outbox (commit vs rollback), a dead dispatcher's messages taken over after
  * `leaseMs`, and an ordered host served in acceptance order across two dispatchers.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock, type Clock, type Timer } from '../src/clock.js';
 import type { Dispatcher } from '../src/index.js';
 import { postgresStore } from '../src/stores/postgres-store.js';
@@ -11,6 +11,8 @@ import { Terminals, newSecret, testDispatcher } from './helpers.js';
 import { Receiver, ok } from './receiver.js';
 import { KEY } from './support/store-fixtures.js';
 import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+import pg from 'pg';
 
 requirePostgresInCI('Dispatchers on postgresStore');
 
@@ -167,5 +169,37 @@ describe.skipIf(!pgAvailable)(`Dispatchers on postgresStore${pgSkipNote}`, () =>
     expect(r.requests.map((q) => JSON.parse(q.body).data)).toEqual(Array.from({ length: 30 }, (_, i) => i));
     expect(ta.failed.length + tb.failed.length).toBe(0);
     expect([ta.total, tb.total].sort()).toEqual([0, 30]);
+  });
+
+  it('an outage: sends refused with WD_STORE_UNAVAILABLE saying why, nothing accepted; back, it sends and listens again', async () => {
+    const name = schema();
+    const proxy = await TcpProxy.start('127.0.0.1', 5432);
+    cleanup.push(() => proxy.down());
+    const proxied = new pg.Pool({ host: '127.0.0.1', port: proxy.port, user: 'postgres', database: 'test', max: 4, connectionTimeoutMillis: 2_000 });
+    proxied.on('error', () => {});
+    cleanup.push(() => proxied.end());
+    const r = await receiver();
+    const d = testDispatcher({ store: postgresStore({ pool: proxied, encryptionKey: KEY, leaseMs: 1_000, schema: name }) });
+    const errors: unknown[] = [];
+    d.on('error', (e) => errors.push(e));
+    cleanup.push(() => d.close());
+    await d.ready();
+    const t = new Terminals(d);
+    await d.send({ url: r.url(), secret }, { type: 't', data: 1 });
+    await reach([d], () => t.total, 1);
+
+    await proxy.down();
+    await expect(d.send({ url: r.url(), secret }, { type: 't', data: 2 })).rejects.toMatchObject({ code: 'WD_STORE_UNAVAILABLE', message: expect.stringMatching(/ECONNREFUSED|terminated|Connection/) });
+    expect(d.stats()).toMatchObject({ accepted: 1, pending: 0 });
+
+    await proxy.up();
+    // It listens again at its next tick: NOTIFY wakes it again, not only polling.
+    await vi.waitFor(async () => {
+      const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN "wd_${name}"'`);
+      expect(rows[0]!.n).toBe(1);
+    }, { timeout: 5_000, interval: 50 });
+    await d.send({ url: r.url(), secret }, { type: 't', data: 3 });
+    await reach([d], () => t.total, 2);
+    expect(r.requests.map((q) => JSON.parse(q.body).data)).toEqual([1, 3]);
   });
 });

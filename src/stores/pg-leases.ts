@@ -39,7 +39,7 @@ export class LeaseQueries {
   }
 
   /** A connection of `pool` kept for `LISTEN`; it is given back (closed) by the function returned. */
-  async subscribe(pool: Pool, onNew: () => void): Promise<() => Promise<void>> {
+  async subscribe(pool: Pool, onNew: () => void, onLost?: () => void): Promise<() => Promise<void>> {
     let client: PoolClient;
     try {
       client = await pool.connect();
@@ -49,9 +49,14 @@ export class LeaseQueries {
     const onNotification = (n: Notification) => {
       if (n.channel === this.channel) onNew();
     };
-    // A dropped connection must not crash the process (the dispatcher polls as well); kept
-    // after release too, for an error on the way out.
-    const onError = () => {};
+    let stopped = false;
+    // A dropped connection must not crash the process: the caller polls meanwhile and may
+    // subscribe again. Kept after release too, for an error on the way out.
+    const onError = () => {
+      if (stopped) return;
+      void stop();
+      onLost?.();
+    };
     client.on('notification', onNotification);
     client.on('error', onError);
     try {
@@ -60,7 +65,6 @@ export class LeaseQueries {
       client.release(true);
       throw unavailable(`Listening for new messages in the Postgres store (schema \`${this.schema}\`) failed`, error);
     }
-    let stopped = false;
     const stop = async () => {
       if (stopped) return;
       stopped = true;

@@ -32,6 +32,8 @@ export interface PostgresStoreOptions {
   schema?: string;
 }
 
+function ignore(): void {}
+
 /** Rows deleted per statement when pruning. */
 const PRUNE_CHUNK = 500;
 
@@ -97,9 +99,12 @@ class PostgresStore implements SharedStore {
     let client: PoolClient | undefined;
     try {
       client = await this.#pool.connect();
+      client.on('error', ignore);
       await migrate(client, this.#schema, this.#sealer);
+      client.removeListener('error', ignore);
       client.release();
     } catch (error) {
+      client?.removeListener('error', ignore);
       client?.release(true);
       throw unavailable(`Cannot open the Postgres store in schema \`${this.#schema}\``, pgReason(error));
     }
@@ -199,9 +204,9 @@ class PostgresStore implements SharedStore {
     await this.#pool.query('SELECT pg_notify($1, $2)', [this.#leases.channel, '']).catch(() => {});
   }
 
-  subscribe(onNew: () => void): Promise<() => Promise<void>> {
+  subscribe(onNew: () => void, onLost?: () => void): Promise<() => Promise<void>> {
     this.#check();
-    return this.#leases.subscribe(this.#pool, onNew);
+    return this.#leases.subscribe(this.#pool, onNew, onLost);
   }
 
   /** Runs `fn` in one transaction on a client of its own; a failure rolls everything back and becomes `WD_STORE_UNAVAILABLE`. */
@@ -213,6 +218,9 @@ class PostgresStore implements SharedStore {
       throw unavailable(`${what} in the Postgres store (schema \`${this.#schema}\`) failed: no connection`, pgReason(error));
     }
     let broken: Error | undefined;
+    // A checked-out client whose connection drops emits 'error'; with no listener that would
+    // crash the process. The failed query reports it instead.
+    client.on('error', ignore);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -223,6 +231,7 @@ class PostgresStore implements SharedStore {
       if (error instanceof WebhookError) throw error;
       throw unavailable(`${what} in the Postgres store (schema \`${this.#schema}\`) failed, nothing of them applied`, pgReason(error));
     } finally {
+      client.removeListener('error', ignore);
       client.release(broken);
     }
   }

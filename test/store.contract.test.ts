@@ -322,6 +322,20 @@ describe.each(implementations)('$name', (impl) => {
     expect((await store.history(fresh.id))?.state).toBe('delivered');
   });
 
+  it('a run of ends names the one that is not pending, and applies none of them', async () => {
+    const rs = [record(A), record(B), record(A)];
+    await store.write(rs.map(accept));
+    await store.write([delivered(rs[1]!.id, 1, T0 + 1)]);
+    await expect(store.write([delivered(rs[0]!.id, 1, T0 + 2), delivered(rs[1]!.id, 2, T0 + 2), delivered(rs[2]!.id, 1, T0 + 2)])).rejects.toMatchObject({
+      code: 'WD_STORE_UNAVAILABLE',
+      message: expect.stringContaining(`op 2 of 3 (\`end\` of message \`${rs[1]!.id}\`) names a message that is not pending`),
+    });
+    expect(ids(await store.pending({ limit: 10 }))).toEqual([rs[0]!.id, rs[2]!.id]);
+    await store.write([delivered(rs[0]!.id, 1, T0 + 3), delivered(rs[2]!.id, 1, T0 + 3)]);
+    expect((await store.history(rs[2]!.id))?.attempts.map((a) => a.status)).toEqual([200]);
+    expect(await store.pending({ limit: 10 })).toEqual([]);
+  });
+
   it('ops of one batch see each other: accept, attempts and end of one message in one batch', async () => {
     const r = record(B);
     await store.write([accept(r), attempt(r.id, 1, T0 + 1), attempt(r.id, 2, T0 + 2), failed(r.id, 3, T0 + 3, 'gone', 410)]);

@@ -29,6 +29,14 @@ export function statements(s: string) {
     attempt: `WITH u AS (UPDATE ${s}.messages SET attempts = $1, due_at = $2, has_last = $3, last_status = $4, last_error_code = $5, last_error_message = $6, last_body = $7 WHERE id = $8 AND state = ${PENDING} RETURNING id) ${ATTEMPT_INSERT(s, 'u', 9)}`,
     delivered: `UPDATE ${s}.messages SET state = ${DELIVERED}, attempts = $1, ended_at = $2, owner = NULL WHERE id = $3 AND state = ${PENDING}`,
     deliveredWith: `WITH u AS (UPDATE ${s}.messages SET state = ${DELIVERED}, attempts = $1, ended_at = $2, owner = NULL WHERE id = $3 AND state = ${PENDING} RETURNING id) ${ATTEMPT_INSERT(s, 'u', 4)}`,
+    /**
+     * Many delivered ends with their last attempts in one round trip (the common write):
+     * $1 ids, $2 attempts, $3 ended at, $4 statuses, $5 latencies. Returns the ids it ended.
+     */
+    deliveredMany: `WITH v AS (SELECT * FROM unnest($1::text[], $2::int[], $3::float8[], $4::int[], $5::float8[]) AS v(id, attempts, at, status, latency)),
+      u AS (UPDATE ${s}.messages m SET state = ${DELIVERED}, attempts = v.attempts, ended_at = v.at, owner = NULL FROM v WHERE m.id = v.id AND m.state = ${PENDING} RETURNING m.id),
+      a AS (INSERT INTO ${s}.attempts (message_id, at, status, latency_ms) SELECT v.id, v.at, v.status, v.latency FROM v JOIN u ON u.id = v.id)
+      SELECT id FROM u`,
     failed: `UPDATE ${s}.messages SET state = ${FAILED}, attempts = $1, ended_at = $2, reason = $3, has_last = $4, last_status = $5, last_error_code = $6, last_error_message = $7, last_body = $8, owner = NULL WHERE id = $9 AND state = ${PENDING}`,
     failedWith: `WITH u AS (UPDATE ${s}.messages SET state = ${FAILED}, attempts = $1, ended_at = $2, reason = $3, has_last = $4, last_status = $5, last_error_code = $6, last_error_message = $7, last_body = $8, owner = NULL WHERE id = $9 AND state = ${PENDING} RETURNING id) ${ATTEMPT_INSERT(s, 'u', 10)}`,
     pending: `SELECT ${RECORD_COLUMNS} FROM ${s}.messages WHERE state = ${PENDING} AND id > $1 ORDER BY id LIMIT $2`,

@@ -40,12 +40,46 @@ export async function writeBatch(client: PoolClient, sql: Statements, fields: Fi
       i = end;
       continue;
     }
+    const run = deliveredRun(ops, i);
+    if (run > 1) {
+      await endDelivered(client, sql, ops, i, run);
+      i += run;
+      continue;
+    }
     const result = await apply(client, sql, op);
     if (result.rowCount !== 1) throw rejectedOp(ops, i, 'names a message that is not pending');
     i++;
   }
   // Delivered at commit, and only if it commits: idle processes wake for unowned messages.
   if (notify) await client.query('SELECT pg_notify($1, $2)', [channel, '']);
+}
+
+type DeliveredEnd = Extract<StoreOp, { op: 'end' }> & { attempt: NonNullable<Extract<StoreOp, { op: 'end' }>['attempt']> };
+
+function isDeliveredEnd(op: StoreOp | undefined): op is DeliveredEnd {
+  return op !== undefined && op.op === 'end' && op.outcome.state === 'delivered' && op.attempt !== null;
+}
+
+/** How many ops from `at` on are delivered ends of distinct messages (one statement can take them). */
+function deliveredRun(ops: readonly StoreOp[], at: number): number {
+  const ids = new Set<string>();
+  let end = at;
+  while (end < ops.length && end - at < INSERT_ROWS && isDeliveredEnd(ops[end]) && !ids.has((ops[end] as DeliveredEnd).id)) ids.add((ops[end++] as DeliveredEnd).id);
+  return end - at;
+}
+
+async function endDelivered(client: PoolClient, sql: Statements, ops: readonly StoreOp[], at: number, count: number): Promise<void> {
+  const run = ops.slice(at, at + count) as DeliveredEnd[];
+  const result = await client.query<{ id: string }>(sql.deliveredMany, [
+    run.map((op) => op.id),
+    run.map((op) => op.attempts),
+    run.map((op) => op.at),
+    run.map((op) => op.attempt.status),
+    run.map((op) => op.attempt.latencyMs),
+  ]);
+  if (result.rows.length === count) return;
+  const ended = new Set(result.rows.map((r) => r.id));
+  throw rejectedOp(ops, at + run.findIndex((op) => !ended.has(op.id)), 'names a message that is not pending');
 }
 
 /** One `INSERT` of message rows, secrets and headers sealed; without a lease a row is unowned. */

@@ -22,7 +22,8 @@ interface Worker {
 }
 
 function worker(args: string[]): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // stdin is a pipe the child watches: it exits when this process goes, however it goes.
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const waiters: (() => void)[] = [];
   const w: Worker = {
     child,

@@ -9,12 +9,15 @@ import { EventStream, type Subscribable } from './event-stream.js';
 import type { HostActor } from './host-actor.js';
 import { uuidv7 } from './ids.js';
 import { LocalRateLimiter } from './local-rate-limiter.js';
+import { CLAIM_BATCH } from './lease-keeper.js';
+import { fromRecord, type MessageRecord } from './message-record.js';
 import { Persistence } from './persistence.js';
+import { isShared, type QueryClient } from './shared-store.js';
 import type { DeadLetter, DeadLetterQuery, MessageHistory } from './store.js';
 import { retentionOption, storeOption, deadLetterQuery } from './store-options.js';
 import { MemoryStore } from './stores/memory-store.js';
 import type { Message } from './message.js';
-import { resolveCloseOptions, resolveOptions, type CloseOptions, type DispatcherOptions, type ResolvedOptions } from './options.js';
+import { optionsForOrigin, resolveCloseOptions, resolveOptions, type CloseOptions, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import { Router } from './router.js';
 import { resolveSendOptions, type ResolvedSendOptions, type SendOptions } from './send-options.js';
 import { createSink } from './sink.js';
@@ -23,6 +26,12 @@ import { OpenTelemetry } from './otel.js';
 import { AttemptTelemetry } from './telemetry.js';
 import { UndiciTransport, clientOptions, type TransportFactory } from './transport.js';
 import type { DispatcherEvents, DispatcherStats, Endpoint, HostStats, PublishResult, Receipt, WebhookEvent } from './types.js';
+
+/**
+ * With a shared store, claiming stops while this many messages are held in this process (its
+ * own and claimed ones): claimed work never grows memory past it.
+ */
+const MAX_HELD = 10 * CLAIM_BATCH;
 
 type Lifecycle =
   | { state: 'open' }
@@ -46,6 +55,8 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   readonly #persistence: Persistence;
   /** Spans and metrics, when `@opentelemetry/api` is installed and telemetry is on. */
   readonly #otel: OpenTelemetry | undefined;
+  /** The store is shared with other processes (Postgres): work is claimed under leases. */
+  readonly #shared: boolean;
   /** Durable sends waiting for their commit. */
   #committing = 0;
   #life: Lifecycle = { state: 'open' };
@@ -55,7 +66,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
 
   constructor(options?: DispatcherOptions, internals?: DispatcherInternals) {
     this.#options = guarded('WD_INVALID_OPTIONS', 'the options', () => resolveOptions(options));
-    this.#perMessage = { attempts: this.#options.retry.attempts, ttlMs: this.#options.ttlMs, idempotencyKey: undefined };
+    this.#perMessage = { attempts: this.#options.retry.attempts, ttlMs: this.#options.ttlMs, idempotencyKey: undefined, transaction: undefined };
     const seams = readInternals(internals);
     const clock = (this.#clock = seams.clock ?? systemClock);
     const policy = new AddressPolicy(this.#options.allowPrivateNetworks, this.#options.allowedNetworks, seams.lookup);
@@ -73,11 +84,28 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       retention,
       (origins) => this.#recover(origins),
       (error) => this.#listenerThrew(error),
+      isShared(store)
+        ? {
+            // This process's id in the shared store: time-sortable, unique across processes.
+            owner: uuidv7(clock.now()),
+            target: { room: () => MAX_HELD - this.#pending, adopt: (records) => this.#adopt(records) },
+            ordered: (origin) => optionsForOrigin(this.#options, origin).ordered,
+          }
+        : undefined,
     );
+    this.#shared = isShared(store);
     const otel = (this.#otel = OpenTelemetry.create(this.#options.telemetry, () => this.stats()));
     const sink = createSink(this.#counts, (name, payload) => this.#events.emit(name, payload as never, this), (name) => this.#events.has(name), (m) => this.#ended(m), this.#persistence.journal, otel);
     this.#router = new Router(
-      { options: this.#options, sink, clock, backlog: this.#persistence.backlog, rateLimiter: (limit, now) => new LocalRateLimiter(limit, now), telemetry: new AttemptTelemetry(otel) },
+      {
+        options: this.#options,
+        sink,
+        clock,
+        backlog: this.#persistence.backlog,
+        keepsUnfinished: this.#shared,
+        rateLimiter: (limit, now) => new LocalRateLimiter(limit, now),
+        telemetry: new AttemptTelemetry(otel),
+      },
       transport,
     );
   }
@@ -140,6 +168,31 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       this.#counts.accepted += count;
       actor.recover(count);
     }
+  }
+
+  /**
+   * Messages claimed from a shared store, to their host actors. Returns the ids of those no
+   * actor has room for, which go back to the store for any process to take.
+   */
+  #adopt(records: readonly MessageRecord[]): string[] {
+    const refused: string[] = [];
+    for (const record of records) {
+      let message: Message;
+      try {
+        message = fromRecord(record, (endpoint) => this.#endpoints.resolve(endpoint));
+      } catch {
+        // An endpoint this dispatcher's options refuse: held, not sent (as with recovery).
+        continue;
+      }
+      const actor = this.#life.state === 'open' ? this.#router.actorFor(message.endpoint.origin, true) : undefined;
+      if (actor === undefined || !actor.hasRoom) {
+        refused.push(record.id);
+        continue;
+      }
+      this.#counts.accepted++;
+      actor.adopt(message);
+    }
+    return refused;
   }
 
   /**
@@ -319,6 +372,10 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   }
 
   async #shutdown(drain: boolean, timeoutMs: number): Promise<void> {
+    // Closing takes no new work from a shared store; what is held keeps its leases while draining.
+    // (Awaited only then: without one, the drain timer is armed in this same turn.)
+    const leases = this.#persistence.leases;
+    if (leases !== undefined) await leases.stopClaiming();
     if (drain && this.#pending > 0) {
       let timer: Timer | undefined;
       const timeout = Number.isFinite(timeoutMs) ? new Promise<void>((resolve) => (timer = this.#clock.setTimer(resolve, timeoutMs, true))) : undefined;
@@ -336,7 +393,11 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
 
   #sendOptions(options: unknown): ResolvedSendOptions {
     if (options === undefined) return this.#perMessage;
-    return guarded('WD_INVALID_OPTIONS', 'the send options', () => resolveSendOptions(options, this.#perMessage));
+    const resolved = guarded('WD_INVALID_OPTIONS', 'the send options', () => resolveSendOptions(options, this.#perMessage));
+    if (resolved.transaction !== undefined && !this.#shared) {
+      throw new WebhookError('WD_INVALID_OPTIONS', 'Expected a dispatcher with `store: postgresStore(…)` for the `transaction` send option (the transactional outbox), got one whose store is not shared');
+    }
+    return resolved;
   }
 
   #assertOpen(): void {
@@ -378,7 +439,18 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       trace: this.#otel?.capture(),
       last: undefined,
     };
+    if (options.transaction !== undefined) return this.#outbox(message, options.transaction);
     return this.#admit(message, known ?? this.#actorWithRoom(endpoint.origin));
+  }
+
+  /**
+   * The transactional outbox: the row is written by the caller's client in the caller's
+   * transaction, owned by nobody. This process holds nothing of it: whichever process claims
+   * it after the commit delivers it and emits its event; a rollback leaves nothing.
+   */
+  async #outbox(message: Message, client: QueryClient): Promise<Receipt> {
+    await this.#persistence.outbox(client, message, optionsForOrigin(this.#options, message.endpoint.origin).ordered);
+    return { messageId: message.id, eventId: message.event.id, origin: message.endpoint.origin };
   }
 
   /**
@@ -404,9 +476,19 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     actor.reserve();
     this.#committing++;
     if (key !== undefined) this.#byKey.set(key, receipt);
+    const ordered = this.#shared && optionsForOrigin(this.#options, message.endpoint.origin).ordered;
     return this.#persistence.journal.accepted(message).then(
       () => {
         this.#committing--;
+        if (ordered) {
+          // Written unowned: an ordered host is served by the one process holding its lease,
+          // which claims its messages in id order (perhaps this one: claim now).
+          if (key !== undefined) this.#byKey.delete(key);
+          actor.unreserve();
+          this.#persistence.leases?.nudge();
+          this.#ended(message);
+          return receipt;
+        }
         this.#counts.accepted++;
         publishAccepted(message);
         actor.accept(message, true);
@@ -424,6 +506,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
 
   #ended(message: Message): void {
     if (message.idempotencyKey !== undefined) this.#byKey.delete(message.idempotencyKey);
+    this.#persistence.leases?.roomOpened();
     if (this.#pending !== 0 || this.#idleWaiters.length === 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];

@@ -1,5 +1,6 @@
 import { WebhookError, isWebhookError, reasonOf } from './errors.js';
 import type { MessageStore, StoreOp } from './store.js';
+import { isRejectedOp } from './stores/store-query.js';
 
 /** The most ops one transaction takes; a larger backlog is written in several. */
 const MAX_BATCH = 5_000;
@@ -64,8 +65,25 @@ export class GroupCommit {
         await this.store.write(ops);
         for (const w of waiters) w.resolve();
       } catch (error) {
+        // One op the store refuses (with a shared store: the end of a message another process
+        // took over and ended) must not cost the others: each is written alone, in order.
+        if (ops.length > 1 && isRejectedOp(error)) {
+          await this.#oneByOne(ops, waiters);
+          continue;
+        }
         const failure = isWebhookError(error) ? error : new WebhookError('WD_STORE_UNAVAILABLE', `Could not write ${ops.length} change(s) to the store: ${reasonOf(error)}`, { cause: error });
         for (const w of waiters) w.reject(failure);
+      }
+    }
+  }
+
+  async #oneByOne(ops: StoreOp[], waiters: { resolve: () => void; reject: (error: WebhookError) => void }[]): Promise<void> {
+    for (let i = 0; i < ops.length; i++) {
+      try {
+        await this.store.write([ops[i]!]);
+        waiters[i]!.resolve();
+      } catch (error) {
+        waiters[i]!.reject(isWebhookError(error) ? error : new WebhookError('WD_STORE_UNAVAILABLE', `Could not write a change to the store: ${reasonOf(error)}`, { cause: error }));
       }
     }
   }

@@ -43,6 +43,11 @@ export interface ActorContext {
   readonly rateLimiter: RateLimiterFactory;
   /** Observes each attempt: `diagnostics_channel` and OpenTelemetry spans. */
   readonly telemetry: AttemptTelemetry;
+  /**
+   * A durable store keeps unfinished messages for later (closing hands them back instead of
+   * failing them). Implied by `backlog`; a shared store has no backlog but keeps them too.
+   */
+  readonly keepsUnfinished?: boolean;
 }
 
 /**
@@ -124,6 +129,17 @@ export class HostActor {
     }
     this.#lastInMemory = message.id;
     this.#queue.push(message);
+    this.#pump();
+  }
+
+  /**
+   * A message this process claimed from a shared store (another process's, or nobody's); call
+   * only when {@link hasRoom}. A retry scheduled elsewhere keeps its time.
+   */
+  adopt(message: Message): void {
+    if (this.#mode === 'aborted') return this.ctx.sink.released(message);
+    if (message.attempts > 0 && message.dueAt > this.#clock.now()) this.#retries.push(message);
+    else this.#queue.push(message);
     this.#pump();
   }
 
@@ -246,7 +262,7 @@ export class HostActor {
     this.#mode = 'aborted';
     this.#clearTimer();
     const { sink } = this.ctx;
-    const durable = this.ctx.backlog !== undefined;
+    const durable = this.#keeps;
     for (const m of [...this.#queue.drain(), ...this.#retries.drain()]) {
       if (durable) sink.released(m);
       else sink.failed(m, 'closed');
@@ -254,6 +270,10 @@ export class HostActor {
     this.#onDisk = 0;
     this.#notifyRoom();
     void this.transport.destroy();
+  }
+
+  get #keeps(): boolean {
+    return this.ctx.backlog !== undefined || this.ctx.keepsUnfinished === true;
   }
 
   /** Releases the connections, the limiter and the timer. Call when nothing is pending. */
@@ -320,7 +340,7 @@ export class HostActor {
     const { sink } = this.ctx;
     if (this.#mode === 'aborted') {
       message.last = result;
-      if (this.ctx.backlog !== undefined) sink.released(message);
+      if (this.#keeps) sink.released(message);
       else sink.failed(message, 'closed', result);
       return;
     }

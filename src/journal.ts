@@ -3,7 +3,7 @@ import type { WebhookError } from './errors.js';
 import type { GroupCommit } from './group-commit.js';
 import type { Message } from './message.js';
 import { toRecord, type MessageRecord } from './message-record.js';
-import type { AttemptRecord, MessageStore, StoreOp } from './store.js';
+import type { AcceptLease, AttemptRecord, MessageStore, StoreOp } from './store.js';
 import type { AttemptResult } from './transport.js';
 import type { FailureReason } from './types.js';
 
@@ -34,6 +34,8 @@ export class Journal {
     private readonly commit: GroupCommit | undefined,
     private readonly clock: Clock,
     private readonly onError: (error: WebhookError) => void,
+    /** A shared store's lease for an accepted message: who holds it. */
+    private readonly lease?: (m: Message) => AcceptLease,
   ) {}
 
   get durable(): boolean {
@@ -47,7 +49,8 @@ export class Journal {
 
   /** Durable: resolves once the message is committed. */
   accepted(m: Message): Promise<void> {
-    return this.commit!.add({ op: 'accept', record: toRecord(m) });
+    const record = toRecord(m);
+    return this.commit!.add(this.lease === undefined ? { op: 'accept', record } : { op: 'accept', record, lease: this.lease(m) });
   }
 
   retrying(m: Message): void {

@@ -4,10 +4,12 @@ import { GroupCommit } from './group-commit.js';
 import type { Backlog } from './host-actor.js';
 import { Journal } from './journal.js';
 import type { Message } from './message.js';
-import { fromRecord, type MessageRecord } from './message-record.js';
+import { fromRecord, toRecord, type MessageRecord } from './message-record.js';
 import type { DeadLetter, DeadLetterQuery, MessageHistory, MessageStore } from './store.js';
 import type { Endpoint } from './types.js';
 import type { ResolvedEndpoint } from './endpoint.js';
+import { LeaseKeeper, type ClaimTarget } from './lease-keeper.js';
+import { isShared, type QueryClient, type SharedStore } from './shared-store.js';
 
 /** How long ended messages are kept. */
 export interface Retention {
@@ -37,6 +39,8 @@ export class Persistence {
   /** Resolves once the store is open and what an earlier run left is queued again. */
   readonly ready: Promise<void>;
   readonly backlog: Backlog | undefined;
+  /** With a shared store: this process's leases, claims and renewals. */
+  readonly leases: LeaseKeeper | undefined;
   #prune: Timer | undefined;
 
   constructor(
@@ -46,20 +50,30 @@ export class Persistence {
     private readonly retention: Retention,
     recover: (origins: { origin: string; count: number }[]) => void,
     onError: (error: WebhookError) => void,
+    /** With a shared store: this process's owner id, and where claimed messages go. */
+    shared?: { owner: string; target: ClaimTarget; ordered: (origin: string) => boolean },
   ) {
     const durable = store.durable === true;
+    // A shared store's messages are claimed, not recovered or paged: another process may hold
+    // any of them, and what this process holds is in its actors (bounded by their room).
+    const leases = (this.leases = shared !== undefined && isShared(store) ? new LeaseKeeper(shared.owner, store, clock, shared.target, onError) : undefined);
     this.ready = (async () => {
       try {
         await store.open();
       } catch (error) {
         throw unavailable('open the store', error);
       }
-      if (durable) recover(await store.pendingOrigins().catch((error: unknown) => Promise.reject(unavailable('list the pending messages in the store', error))));
+      if (leases !== undefined) await leases.start();
+      else if (durable) recover(await store.pendingOrigins().catch((error: unknown) => Promise.reject(unavailable('list the pending messages in the store', error))));
     })();
     // A failed open is reported to each caller that needs the store; it is no unhandled rejection.
     this.ready.catch(() => {});
-    this.journal = new Journal(store, durable ? new GroupCommit(store, this.ready) : undefined, clock, onError);
-    this.backlog = durable ? { page: (origin, afterId, limit) => this.#page(origin, afterId, limit) } : undefined;
+    const lease =
+      leases === undefined || shared === undefined
+        ? undefined
+        : (m: Message) => (shared.ordered(m.endpoint.origin) ? { owner: null, until: 0, ordered: true } : { owner: shared.owner, until: m.acceptedAt + leases.store.leaseMs, ordered: false });
+    this.journal = new Journal(store, durable ? new GroupCommit(store, this.ready) : undefined, clock, onError, lease);
+    this.backlog = durable && leases === undefined ? { page: (origin, afterId, limit) => this.#page(origin, afterId, limit) } : undefined;
     this.#schedulePrune();
   }
 
@@ -102,11 +116,23 @@ export class Persistence {
     }
   }
 
-  /** Writes what is pending, stops pruning and closes the store. */
+  /**
+   * The transactional outbox: writes `message` with the caller's client, inside the caller's
+   * transaction, owned by nobody. Rejects with `WD_STORE_UNAVAILABLE` when it cannot.
+   */
+  async outbox(client: QueryClient, message: Message, ordered: boolean): Promise<void> {
+    await this.ready;
+    await (this.store as SharedStore).insertWith(client, [{ record: toRecord(message), lease: { owner: null, until: 0, ordered } }]);
+  }
+
+  /** Writes what is pending, gives back its leases, stops pruning and closes the store. */
   async close(): Promise<void> {
     this.#prune?.cancel();
     this.#prune = undefined;
+    await this.leases?.stop();
     await this.journal.flushed();
+    // After the ends are written: what is left is anybody's at once, not after `leaseMs`.
+    if (this.leases !== undefined) await this.ready.then(() => this.leases!.release()).catch(() => {});
     await this.store.close().catch(() => {});
   }
 

@@ -1,5 +1,6 @@
 import { WebhookError, describe } from './errors.js';
 import { LIMITS } from './options.js';
+import type { QueryClient } from './shared-store.js';
 
 /** Per-message settings for `send` and `publish`; each overrides the dispatcher's for this message. */
 export interface SendOptions {
@@ -13,15 +14,24 @@ export interface SendOptions {
    * With `publish`, the key applies per endpoint URL. @default none
    */
   idempotencyKey?: string;
+  /**
+   * The transactional outbox: a `pg` client (`Client` or `PoolClient`) inside the caller's own
+   * open transaction, with a `postgresStore`. The message is written with that client and
+   * exists only if the transaction commits: rolled back, nothing is sent and no event fires;
+   * committed, a dispatcher process sharing the store claims and delivers it (its events fire
+   * there). The receipt resolves once the row is written in the transaction. @default none
+   */
+  transaction?: QueryClient;
 }
 
-const KEYS = new Set(['attempts', 'ttlMs', 'idempotencyKey']);
+const KEYS = new Set(['attempts', 'ttlMs', 'idempotencyKey', 'transaction']);
 
 /** What a message carries of its options. */
 export interface ResolvedSendOptions {
   attempts: number;
   ttlMs: number;
   idempotencyKey: string | undefined;
+  transaction: QueryClient | undefined;
 }
 
 /** Validates `send`/`publish` options against the dispatcher's defaults. Throws `WD_INVALID_OPTIONS`. */
@@ -47,5 +57,9 @@ export function resolveSendOptions(input: unknown, defaults: ResolvedSendOptions
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 256)) {
     throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`idempotencyKey\` to be a string of 1 to 256 characters, got ${describe(key)}`);
   }
-  return { attempts: attempts ?? defaults.attempts, ttlMs: ttlMs ?? defaults.ttlMs, idempotencyKey: key };
+  const transaction = Object.hasOwn(o, 'transaction') ? o.transaction : undefined;
+  if (transaction !== undefined && (typeof transaction !== 'object' || transaction === null || typeof (transaction as { query?: unknown }).query !== 'function')) {
+    throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`transaction\` to be a pg client in an open transaction (an object with \`query()\`), got ${describe(transaction)}`);
+  }
+  return { attempts: attempts ?? defaults.attempts, ttlMs: ttlMs ?? defaults.ttlMs, idempotencyKey: key, transaction: transaction as QueryClient | undefined };
 }

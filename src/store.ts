@@ -50,6 +50,16 @@ export interface MessageStore {
   close(): Promise<void>;
 }
 
+/** Who holds a message a shared store accepts. */
+export interface AcceptLease {
+  /** The owning process's id, or `null`: unowned, claimable by any process. */
+  owner: string | null;
+  /** Clock milliseconds until which the owner holds it. */
+  until: number;
+  /** The message's host is `ordered`: only the process holding the origin's lease serves it. */
+  ordered: boolean;
+}
+
 /** One attempt as history keeps it. */
 export interface AttemptRecord {
   /** Clock milliseconds when the attempt ended. */
@@ -60,8 +70,11 @@ export interface AttemptRecord {
 }
 
 export type StoreOp =
-  /** A message was accepted. */
-  | { op: 'accept'; record: MessageRecord }
+  /**
+   * A message was accepted. `lease` matters only to a shared store (see `SharedStore`): who
+   * holds the message on acceptance; without one the row is unowned and any process may claim it.
+   */
+  | { op: 'accept'; record: MessageRecord; lease?: AcceptLease }
   /** An attempt ended and the message waits for another (or goes on): its new counters. */
   | { op: 'attempt'; id: string; attempt: AttemptRecord; attempts: number; dueAt: number; last: MessageRecord['last'] }
   /**

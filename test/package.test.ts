@@ -67,6 +67,20 @@ describe('the built package', () => {
     expect(out.trim()).toBe('function function');
   });
 
+  it('loads ./postgres by its name without loading pg (an optional peer: the app brings its Pool)', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `const { postgresStore } = await import('webhook-dispatcher/postgres');
+       const fakePool = { query() {}, connect() {} };
+       const store = postgresStore({ pool: fakePool, encryptionKey: Buffer.alloc(32, 1) });
+       const { createRequire } = await import('node:module');
+       const loaded = Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/pg/'));
+       console.log(typeof postgresStore, store.durable, store.leaseMs, loaded);`,
+    ]);
+    expect(out.trim()).toBe('function true 30000 false');
+  });
+
   it('loads with import by its name', () => {
     const out = node(['--input-type=module', '-e', "const m = await import('webhook-dispatcher'); console.log(typeof m.Dispatcher, new m.WebhookError('WD_CLOSED', 'x').code)"]);
     expect(out.trim()).toBe('function WD_CLOSED');

@@ -6,13 +6,15 @@
 import fc from 'fast-check';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MessageStore, StoreOp } from '../src/store.js';
 import { MemoryStore } from '../src/stores/memory-store.js';
+import { postgresStore } from '../src/stores/postgres-store.js';
 import { sqliteStore } from '../src/stores/sqlite-store.js';
 import type { FailureReason } from '../src/types.js';
 import { KEY, T0, accept, attempt, delivered, failed, newId, record, tempDir } from './support/store-fixtures.js';
 import { StoreModel } from './support/store-model.js';
+import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
 
 interface StoreUnderTest {
   store: MessageStore;
@@ -30,7 +32,18 @@ interface Implementation {
   make(): Promise<StoreUnderTest>;
   /** A store not opened yet. */
   unopened(): MessageStore;
+  /** Why it cannot run here (a service is missing); it is skipped with this in its name. */
+  skip?: string;
 }
+
+/** Schemas made by this file, dropped after it: other tests share the server. */
+const schemas = new Set<string>();
+const pgPool = pgAvailable ? newPool(8) : undefined;
+afterAll(async () => {
+  await pgPool?.end();
+  await dropSchemas(schemas);
+});
+requirePostgresInCI('postgresStore contract');
 
 const implementations: Implementation[] = [
   {
@@ -70,8 +83,31 @@ const implementations: Implementation[] = [
     },
     unopened: () => sqliteStore({ path: join(tmpdir(), 'never-opened.db'), encryptionKey: KEY }),
   },
-  // Postgres goes here: { name: 'postgresStore', durable: true, keepsDelivered: true, make: … },
-  // run when a test database is configured.
+  {
+    name: `postgresStore (a schema per store)${pgSkipNote}`,
+    durable: true,
+    keepsDelivered: true,
+    skip: pgAvailable ? undefined : pgSkipNote,
+    async make() {
+      const schema = schemaName();
+      schemas.add(schema);
+      let store = postgresStore({ pool: pgPool!, encryptionKey: KEY, schema });
+      await store.open();
+      return {
+        get store() {
+          return store;
+        },
+        async reopen() {
+          await store.close();
+          store = postgresStore({ pool: pgPool!, encryptionKey: KEY.toString('base64'), schema });
+          await store.open();
+          return store;
+        },
+        dispose: () => store.close(),
+      };
+    },
+    unopened: () => postgresStore({ pool: pgPool!, encryptionKey: KEY, schema: 'wd_never_opened' }),
+  },
 ];
 
 const A = 'https://a.example';
@@ -94,6 +130,10 @@ async function allDeadLetters(store: MessageStore, query: { origin?: string; rea
 }
 
 describe.each(implementations)('$name', (impl) => {
+  if (impl.skip !== undefined) {
+    it.skip(`runs where its service is${impl.skip}`, () => {});
+    return;
+  }
   let under: StoreUnderTest;
   let store: MessageStore;
   beforeEach(async () => {
@@ -280,6 +320,20 @@ describe.each(implementations)('$name', (impl) => {
     // And the store goes on.
     await store.write([accept(fresh), delivered(fresh.id, 1, T0 + 5)]);
     expect((await store.history(fresh.id))?.state).toBe('delivered');
+  });
+
+  it('a run of ends names the one that is not pending, and applies none of them', async () => {
+    const rs = [record(A), record(B), record(A)];
+    await store.write(rs.map(accept));
+    await store.write([delivered(rs[1]!.id, 1, T0 + 1)]);
+    await expect(store.write([delivered(rs[0]!.id, 1, T0 + 2), delivered(rs[1]!.id, 2, T0 + 2), delivered(rs[2]!.id, 1, T0 + 2)])).rejects.toMatchObject({
+      code: 'WD_STORE_UNAVAILABLE',
+      message: expect.stringContaining(`op 2 of 3 (\`end\` of message \`${rs[1]!.id}\`) names a message that is not pending`),
+    });
+    expect(ids(await store.pending({ limit: 10 }))).toEqual([rs[0]!.id, rs[2]!.id]);
+    await store.write([delivered(rs[0]!.id, 1, T0 + 3), delivered(rs[2]!.id, 1, T0 + 3)]);
+    expect((await store.history(rs[2]!.id))?.attempts.map((a) => a.status)).toEqual([200]);
+    expect(await store.pending({ limit: 10 })).toEqual([]);
   });
 
   it('ops of one batch see each other: accept, attempts and end of one message in one batch', async () => {

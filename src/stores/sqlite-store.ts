@@ -8,8 +8,9 @@ import { FieldSealer, Sealer, readEncryptionKey } from '../seal.js';
 import type { DeadLetter, DeadLetterQuery, MessageHistory, MessageStore, StoreOp } from '../store.js';
 import { identify, prepareFile, sameFile, type FileIdentity } from './sqlite-file.js';
 import { registerHandle } from './sqlite-handle.js';
-import { SQL, attemptParams, deadLetterOf, deadLetterSql, historyOf, insertParams, lastParams, recordOf } from './sqlite-rows.js';
-import type { AttemptRow, DeadLetterRow, FactsRow, MessageRow } from './sqlite-rows.js';
+import { SQL, deadLetterSql } from './sqlite-rows.js';
+import { attemptParams, deadLetterOf, historyOf, insertParams, lastParams, recordOf } from './store-rows.js';
+import type { AttemptRow, DeadLetterRow, FactsRow, MessageRow } from './store-rows.js';
 import { configure, migrate } from './sqlite-schema.js';
 import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs, rejectedOp, unavailable } from './store-query.js';
 

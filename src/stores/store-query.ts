@@ -25,10 +25,20 @@ export function opId(op: StoreOp): string {
   return op.op === 'accept' ? op.record.id : op.id;
 }
 
+/** Refusals of one op (as opposed to a store that cannot be reached): the other ops may be written alone. */
+const refusals = new WeakSet<WebhookError>();
+
 /** An op of a batch that cannot apply: the whole batch is refused. `index` counts from 0. */
 export function rejectedOp(ops: readonly StoreOp[], index: number, why: string): WebhookError {
   const op = ops[index]!;
-  return new WebhookError('WD_STORE_UNAVAILABLE', `Write refused, nothing of it applied: op ${index + 1} of ${ops.length} (\`${op.op}\` of message \`${opId(op)}\`) ${why}`);
+  const error = new WebhookError('WD_STORE_UNAVAILABLE', `Write refused, nothing of it applied: op ${index + 1} of ${ops.length} (\`${op.op}\` of message \`${opId(op)}\`) ${why}`);
+  refusals.add(error);
+  return error;
+}
+
+/** Was `error` a batch refused for one of its ops (by {@link rejectedOp})? */
+export function isRejectedOp(error: unknown): boolean {
+  return error instanceof WebhookError && refusals.has(error);
 }
 
 /** Checks the shape of every op before a store touches anything; throws `rejectedOp`. */

@@ -43,15 +43,10 @@ const ATTEMPTS = 3;
 const REDIS = { host: '127.0.0.1', port: 6379 } as const;
 
 type Name = 'durable' | 'bullmq';
-interface Timing {
-  /** From the first send or add to the last delivery (durable: through `close()`). */
-  ms: number;
-  /** From the first send or add to the last one accepted: the producer's share. */
-  producedMs: number;
-}
+/** Milliseconds from the first send or add to the last delivery (`ms`) and to the last accepted (`producedMs`). */
+type Timing = { ms: number; producedMs: number };
 interface Round {
   rate: number;
-  /** Milliseconds the producer took to hand all messages over (see Timing). */
   producedMs: number;
   /** CPU of this process per delivered message (µs); BullMQ also spends Redis's, below. */
   cpuUs: number;
@@ -59,25 +54,14 @@ interface Round {
   redisCpuUs?: number;
 }
 
-/** Counts deliveries; `until(n)` resolves once `n` are in, and rejects on the first failure. */
-class Tally {
-  count = 0;
-  #want = Infinity;
-  #error: Error | undefined;
-  #settle?: { resolve: () => void; reject: (error: Error) => void };
-  add = (): void => {
-    if (++this.count >= this.#want) this.#settle?.resolve();
-  };
-  fail = (error: unknown): void => {
-    this.#error ??= error instanceof Error ? error : new Error(String(error));
-    this.#settle?.reject(this.#error);
-  };
-  until(n: number): Promise<void> {
-    this.#want = n;
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    if (this.count >= n) return Promise.resolve();
-    return new Promise((resolve, reject) => (this.#settle = { resolve, reject }));
-  }
+/** `done` resolves at the `want`-th delivery and rejects at the first failure. */
+function tally(want: number): { done: Promise<void>; add: () => void; fail: (error: unknown) => void } {
+  let count = 0;
+  let settle!: { resolve: () => void; reject: (error: unknown) => void };
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  // A failure before the producer is done is awaited later; this keeps it from counting as unhandled.
+  done.catch(() => {});
+  return { done, add: () => void (++count === want && settle.resolve()), fail: (error) => settle.reject(error) };
 }
 
 /** Redis server CPU seconds so far (user + system, all its threads). */
@@ -90,13 +74,13 @@ async function redisCpu(redis: Redis): Promise<number> {
 /** The dispatcher with a fresh SQLite file, timed from the first send to `close()` done. */
 async function durable(urls: string[], jobs: number[], secret: string): Promise<Timing> {
   const dir = mkdtempSync(join(tmpdir(), 'wd-bench-14-'));
-  const tally = new Tally();
+  const t = tally(jobs.length);
   const store = sqliteStore({ path: join(dir, 'webhooks.db'), encryptionKey: randomBytes(32) });
   const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: jobs.length + 1, store });
   let closed = false;
   try {
-    d.on('delivered', tally.add);
-    d.on('failed', (e) => tally.fail(new Error(`14 durable: a message failed (${e.reason}) against a healthy receiver`)));
+    d.on('delivered', t.add);
+    d.on('failed', (e) => t.fail(new Error(`14 durable: a message failed (${e.reason}) against a healthy receiver`)));
     await d.ready();
     const endpoints = urls.map((url) => ({ url, secret }));
     const t0 = performance.now();
@@ -104,7 +88,7 @@ async function durable(urls: string[], jobs: number[], secret: string): Promise<
       await Promise.all(jobs.slice(i, i + CHUNK).map((h) => d.send(endpoints[h]!, EVENT)));
     }
     const producedMs = performance.now() - t0;
-    await tally.until(jobs.length);
+    await t.done;
     await d.close();
     closed = true;
     return { ms: performance.now() - t0, producedMs };
@@ -130,7 +114,7 @@ async function bullmq(origins: string[], jobs: number[], key: Buffer, prefix: st
     // them), as the dispatcher's store keeps delivered messages' history; the queue goes after the round.
     defaultJobOptions: { attempts: ATTEMPTS, backoff: { type: 'exponential', delay: 100 } },
   });
-  const tally = new Tally();
+  const t = tally(jobs.length);
   const worker = new Worker<JobData>(
     name,
     async (job: Job<JobData>) => {
@@ -140,11 +124,11 @@ async function bullmq(origins: string[], jobs: number[], key: Buffer, prefix: st
     },
     { connection: { ...REDIS, maxRetriesPerRequest: null }, prefix, concurrency: origins.length * PER_HOST },
   );
-  worker.on('completed', tally.add);
+  worker.on('completed', t.add);
   worker.on('failed', (job, error) => {
-    if (job === undefined || job.attemptsMade >= ATTEMPTS) tally.fail(new Error(`14 bullmq: a job failed (${error.message}) against a healthy receiver`));
+    if (job === undefined || job.attemptsMade >= ATTEMPTS) t.fail(new Error(`14 bullmq: a job failed (${error.message}) against a healthy receiver`));
   });
-  worker.on('error', tally.fail);
+  worker.on('error', t.fail);
   try {
     await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
     const t0 = performance.now();
@@ -153,7 +137,7 @@ async function bullmq(origins: string[], jobs: number[], key: Buffer, prefix: st
       await queue.addBulk(jobs.slice(i, i + CHUNK).map((host) => ({ name: 'webhook', data: { host, ...envelope() } })));
     }
     const producedMs = performance.now() - t0;
-    await tally.until(jobs.length);
+    await t.done;
     return { ms: performance.now() - t0, producedMs };
   } finally {
     await worker.close(true);
@@ -188,8 +172,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   const prefix = `wd-bench-14-${randomBytes(4).toString('hex')}`;
   const rx = await Receivers.start(HOSTS);
   try {
-    const [, save] = (await redis.config('GET', 'save')) as string[];
-    const [, appendonly] = (await redis.config('GET', 'appendonly')) as string[];
+    const [[, save], [, appendonly]] = [(await redis.config('GET', 'save')) as string[], (await redis.config('GET', 'appendonly')) as string[]];
     const persistence = save === '' && appendonly === 'no' ? 'none' : `save "${save}", appendonly ${appendonly}`;
     ctx.note(`Redis persistence: ${persistence === 'none' ? 'none (--save "" --appendonly no): BullMQ never waits for a disk' : persistence}`);
     await rx.configure({}, { secret: ctx.secret, verifyEvery: 97 });

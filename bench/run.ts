@@ -24,8 +24,8 @@ const SCENARIOS: Record<string, [name: string, load: () => Promise<Scenario>]> =
   '9': ['200 hosts', () => import('./scenarios/09-two-hundred-hosts.js')],
   '10': ['embedding cost', () => import('./scenarios/10-embedding-cost.js')],
   '11': ['refusals and big publishes', () => import('./scenarios/11-refusals.js')],
-  '14': ['durable vs BullMQ', () => import('./scenarios/14-bullmq-peer.js')],
   '15': ['telemetry cost', () => import('./scenarios/15-telemetry-cost.js')],
+  '17': ['durable vs BullMQ', () => import('./scenarios/17-bullmq-peer.js')],
 };
 
 const HELP = `Usage: npm run bench -- [flags]

@@ -1,5 +1,5 @@
 /**
- * Scenario 14: the durable dispatcher beside its peer, what a Node team would otherwise build
+ * Scenario 17: the durable dispatcher beside its peer, what a Node team would otherwise build
  * for delivery that survives a restart: a BullMQ queue on Redis and a worker doing the same
  * signed request as the signed loop (signed.ts: JSON envelope, HMAC-SHA256, Standard Webhooks
  * headers, undici `Pool.request` per origin, body dumped), retried by BullMQ's own
@@ -76,14 +76,14 @@ async function redisCpu(redis: Redis): Promise<number> {
 
 /** The dispatcher with a fresh SQLite file, timed from the first send to `close()` done. */
 async function durable(urls: string[], jobs: number[], secret: string): Promise<Timing> {
-  const dir = mkdtempSync(join(tmpdir(), 'wd-bench-14-'));
+  const dir = mkdtempSync(join(tmpdir(), 'wd-bench-17-'));
   const t = tally(jobs.length);
   const store = sqliteStore({ path: join(dir, 'webhooks.db'), encryptionKey: randomBytes(32) });
   const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: jobs.length + 1, store });
   let closed = false;
   try {
     d.on('delivered', t.add);
-    d.on('failed', (e) => t.fail(new Error(`14 durable: a message failed (${e.reason}) against a healthy receiver`)));
+    d.on('failed', (e) => t.fail(new Error(`17 durable: a message failed (${e.reason}) against a healthy receiver`)));
     await d.ready();
     const endpoints = urls.map((url) => ({ url, secret }));
     const t0 = performance.now();
@@ -131,7 +131,7 @@ async function bullmq(origins: string[], jobs: number[], key: Buffer, prefix: st
   );
   worker.on('completed', t.add);
   worker.on('failed', (job, error) => {
-    if (job === undefined || job.attemptsMade >= ATTEMPTS) t.fail(new Error(`14 bullmq: a job failed (${error.message}) against a healthy receiver`));
+    if (job === undefined || job.attemptsMade >= ATTEMPTS) t.fail(new Error(`17 bullmq: a job failed (${error.message}) against a healthy receiver`));
   });
   worker.on('error', t.fail);
   try {
@@ -174,7 +174,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
     redis.disconnect();
     throw new Error(`14: expected Redis on ${REDIS.host}:${REDIS.port}, got ${(error as Error).message}`);
   }
-  const prefix = `wd-bench-14-${randomBytes(4).toString('hex')}`;
+  const prefix = `wd-bench-17-${randomBytes(4).toString('hex')}`;
   const rx = await Receivers.start(HOSTS);
   try {
     const [[, save], [, appendonly]] = [(await redis.config('GET', 'save')) as string[], (await redis.config('GET', 'appendonly')) as string[]];
@@ -196,8 +196,8 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
       const cpu = process.cpuUsage(cpu0);
       const redisCpuUs = (((await redisCpu(redis)) - redis0) * 1e6) / n;
       const stats = await rx.stats();
-      if (stats.count !== n) throw new Error(`14 ${name}: sent ${n}, received ${stats.count}`);
-      if (stats.verifyFailed > 0 || stats.verified === 0) throw new Error(`14 ${name}: ${stats.verifyFailed} of ${stats.verified + stats.verifyFailed} sampled signatures failed`);
+      if (stats.count !== n) throw new Error(`17 ${name}: sent ${n}, received ${stats.count}`);
+      if (stats.verifyFailed > 0 || stats.verified === 0) throw new Error(`17 ${name}: ${stats.verifyFailed} of ${stats.verified + stats.verifyFailed} sampled signatures failed`);
       return { rate: (n / ms) * 1000, producedMs, cpuUs: (cpu.user + cpu.system) / n, redisCpuUs };
     };
 
@@ -230,7 +230,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
     });
     const cpuRatio = median(bullmqCpu.map((x, i) => x / rounds.durable[i]!.cpuUs));
     return {
-      id: '14',
+      id: '17',
       title: 'durable vs BullMQ',
       rows: [
         { metric: 'deliveries/s, dispatcher with the SQLite store', unit: '/s', dispatcher: rate('durable') },

@@ -19,6 +19,8 @@ export interface ActorSink {
   failed(message: Message, reason: FailureReason, result?: AttemptResult): void;
   /** A closing dispatcher hands an unfinished message back to its durable store, which keeps it for the next run. */
   released(message: Message): void;
+  /** A closing dispatcher leaves `count` messages of a durable backlog on disk, never paged in: they too end in a later run. */
+  releasedOnDisk(count: number): void;
   retrying(message: Message, delayMs: number): void;
   attempted(message: Message, result: AttemptResult): void;
   gone(message: Message): void;
@@ -248,6 +250,8 @@ export class HostActor {
       if (durable) sink.released(m);
       else sink.failed(m, 'closed');
     }
+    // Counted as released too, or the close waiting for every accepted message would wait forever.
+    if (durable && this.#onDisk > 0) sink.releasedOnDisk(this.#onDisk);
     this.#onDisk = 0;
     this.#notifyRoom();
     void this.transport.destroy();

@@ -28,7 +28,7 @@ function facts(m: Message) {
  * Turns what actors report into the dispatcher's counts and public events. Payloads are built
  * only when someone listens; `ended` runs after each terminal event.
  */
-export function createSink(counts: Counts, emit: Emit, listening: (name: keyof DispatcherEvents) => boolean, ended: (message: Message) => void, journal: Journal): ActorSink {
+export function createSink(counts: Counts, emit: Emit, listening: (name: keyof DispatcherEvents) => boolean, ended: (message: Message | undefined) => void, journal: Journal): ActorSink {
   return {
     delivered(m, status, latencyMs) {
       counts.delivered++;
@@ -60,6 +60,10 @@ export function createSink(counts: Counts, emit: Emit, listening: (name: keyof D
     released(m) {
       counts.released++;
       ended(m);
+    },
+    releasedOnDisk(count) {
+      counts.released += count;
+      ended(undefined);
     },
     retrying(m, delayMs) {
       counts.retries++;

@@ -24,6 +24,9 @@ const SCENARIOS: Record<string, [name: string, load: () => Promise<Scenario>]> =
   '9': ['200 hosts', () => import('./scenarios/09-two-hundred-hosts.js')],
   '10': ['embedding cost', () => import('./scenarios/10-embedding-cost.js')],
   '11': ['refusals and big publishes', () => import('./scenarios/11-refusals.js')],
+  '12': ['durable throughput', () => import('./scenarios/12-durable-throughput.js')],
+  '13': ['dead host backlog on disk', () => import('./scenarios/13-disk-backlog.js')],
+  '14': ['recovery', () => import('./scenarios/14-recovery.js')],
 };
 
 const HELP = `Usage: npm run bench -- [flags]

@@ -27,6 +27,7 @@ const SCENARIOS: Record<string, [name: string, load: () => Promise<Scenario>]> =
   '12': ['durable throughput', () => import('./scenarios/12-durable-throughput.js')],
   '13': ['dead host backlog on disk', () => import('./scenarios/13-disk-backlog.js')],
   '14': ['recovery', () => import('./scenarios/14-recovery.js')],
+  '15': ['group commit vs naive SQLite', () => import('./scenarios/15-group-commit.js')],
 };
 
 const HELP = `Usage: npm run bench -- [flags]

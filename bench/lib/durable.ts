@@ -77,4 +77,29 @@ export async function costOf<T>(fn: () => Promise<T>): Promise<{ cost: Cost; val
   return { cost: { ms, cpuUs: cpu.user + cpu.system, busyUs: elu.active * 1000 }, value };
 }
 
+/** What a store was asked during a run: group-commit batches and messages read back from disk. */
+export interface StoreCounts {
+  /** `write` calls: one transaction each. */
+  writes: number;
+  /** Rows read by `pending` (a host's backlog past its in-memory window, paged back in). */
+  paged: number;
+}
+
+/** Wraps `store` to count its writes and paged rows; the store itself is unchanged. */
+export function counted(store: MessageStore): { store: MessageStore; counts: StoreCounts } {
+  const counts: StoreCounts = { writes: 0, paged: 0 };
+  const write = store.write.bind(store);
+  const pending = store.pending.bind(store);
+  store.write = (ops) => {
+    counts.writes++;
+    return write(ops);
+  };
+  store.pending = async (query) => {
+    const rows = await pending(query);
+    counts.paged += rows.length;
+    return rows;
+  };
+  return { store, counts };
+}
+
 export const MIB = 2 ** 20;

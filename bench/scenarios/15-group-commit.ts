@@ -28,7 +28,7 @@ interface Round {
 }
 
 export async function run(ctx: Context): Promise<ScenarioResult> {
-  const messages = ctx.pick(8_000, 30_000);
+  const messages = ctx.pick(5_000, 30_000);
   const rounds = ctx.pick(3, 5);
   const rx = await Receivers.start(HOSTS);
   const endpoints = rx.ports.map((_, i) => ({ url: rx.url(i), secret: ctx.secret }));

@@ -30,12 +30,14 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
     d.on('failed', () => ended++);
     await d.ready();
     const before = gcHeap();
+    const rssBefore = process.memoryUsage().rss;
     const bar = ctx.progress(`backlog of ${total.toLocaleString('en-US')} on disk`, total);
     const t0 = performance.now();
     await produce(d, [{ url: rx.url(0), secret: ctx.secret }], total, CALLERS, (n) => bar.tick(n));
     const acceptMs = performance.now() - t0;
     bar.stop();
     const after = gcHeap();
+    const rss = process.memoryUsage().rss;
     const held = d.stats().pending;
     const bytes = file.bytes();
     await d.close();
@@ -46,10 +48,12 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
       rows: [
         { metric: 'heap used after acceptance', unit: 'MiB', dispatcher: after / MIB, target: '≤ 64 MiB', pass: after <= 64 * MIB },
         { metric: 'heap growth while accepting', unit: 'MiB', dispatcher: (after - before) / MIB },
+        { metric: 'resident set after acceptance (SQLite cache included)', unit: 'MiB', dispatcher: rss / MIB },
+        { metric: 'resident set growth while accepting', unit: 'MiB', dispatcher: (rss - rssBefore) / MIB },
         { metric: 'accepted per second (send, committed)', unit: '/s', dispatcher: (total / acceptMs) * 1000 },
         { metric: 'SQLite file and WAL per message', unit: 'B', dispatcher: bytes / total },
       ],
-      details: { total, callers: CALLERS, heapBefore: before, heapAfter: after, acceptMs, bytes },
+      details: { total, callers: CALLERS, heapBefore: before, heapAfter: after, rssBefore, rss, acceptMs, bytes },
     };
   } finally {
     file.remove();

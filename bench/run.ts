@@ -24,7 +24,11 @@ const SCENARIOS: Record<string, [name: string, load: () => Promise<Scenario>]> =
   '9': ['200 hosts', () => import('./scenarios/09-two-hundred-hosts.js')],
   '10': ['embedding cost', () => import('./scenarios/10-embedding-cost.js')],
   '11': ['refusals and big publishes', () => import('./scenarios/11-refusals.js')],
+  '12': ['durable throughput', () => import('./scenarios/12-durable-throughput.js')],
+  '13': ['dead host backlog on disk', () => import('./scenarios/13-disk-backlog.js')],
+  '14': ['recovery', () => import('./scenarios/14-recovery.js')],
   '15': ['telemetry cost', () => import('./scenarios/15-telemetry-cost.js')],
+  '16': ['group commit vs naive SQLite', () => import('./scenarios/16-group-commit.js')],
   '17': ['durable vs BullMQ', () => import('./scenarios/17-bullmq-peer.js')],
 };
 

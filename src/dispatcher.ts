@@ -504,8 +504,9 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     );
   }
 
-  #ended(message: Message): void {
-    if (message.idempotencyKey !== undefined) this.#byKey.delete(message.idempotencyKey);
+  /** After a message ended or was released; `undefined` after messages released unread from disk. */
+  #ended(message: Message | undefined): void {
+    if (message?.idempotencyKey !== undefined) this.#byKey.delete(message.idempotencyKey);
     this.#persistence.leases?.roomOpened();
     if (this.#pending !== 0 || this.#idleWaiters.length === 0) return;
     const waiters = this.#idleWaiters;

@@ -20,6 +20,8 @@ export interface ActorSink {
   failed(message: Message, reason: FailureReason, result?: AttemptResult): void;
   /** A closing dispatcher hands an unfinished message back to its durable store, which keeps it for the next run. */
   released(message: Message): void;
+  /** A closing dispatcher leaves `count` messages of a durable backlog on disk, never paged in: they too end in a later run. */
+  releasedOnDisk(count: number): void;
   retrying(message: Message, delayMs: number): void;
   attempted(message: Message, result: AttemptResult): void;
   gone(message: Message): void;
@@ -149,9 +151,14 @@ export class HostActor {
     this.#pageIn();
   }
 
-  /** Messages kept in memory before the rest wait on disk. */
+  /**
+   * Messages kept in memory before the rest wait on disk: an eighth of the queue, up to 1,024,
+   * so a burst that delivery soon catches up with is not written out and read back (reading
+   * back costs a decryption and an endpoint check per message); a dead host's backlog of a
+   * million still holds one window.
+   */
   get #window(): number {
-    return Math.max(64, 4 * this.host.concurrency);
+    return Math.max(64, 4 * this.host.concurrency, Math.min(1_024, this.host.queueCapacity >> 3));
   }
 
   #pageIn(): void {
@@ -267,6 +274,8 @@ export class HostActor {
       if (durable) sink.released(m);
       else sink.failed(m, 'closed');
     }
+    // Counted as released too, or the close waiting for every accepted message would wait forever.
+    if (durable && this.#onDisk > 0) sink.releasedOnDisk(this.#onDisk);
     this.#onDisk = 0;
     this.#notifyRoom();
     void this.transport.destroy();

@@ -35,7 +35,7 @@ export function createSink(
   counts: Counts,
   emit: Emit,
   listening: (name: keyof DispatcherEvents) => boolean,
-  ended: (message: Message) => void,
+  ended: (message: Message | undefined) => void,
   journal: Journal,
   otel: OpenTelemetry | undefined,
 ): ActorSink {
@@ -74,6 +74,10 @@ export function createSink(
     released(m) {
       counts.released++;
       ended(m);
+    },
+    releasedOnDisk(count) {
+      counts.released += count;
+      ended(undefined);
     },
     retrying(m, delayMs) {
       counts.retries++;

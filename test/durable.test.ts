@@ -115,6 +115,23 @@ describe('backlog on disk', () => {
     expect(recorder.requests.map((r) => r.json().data)).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
     await d.close();
   });
+
+  it('close() resolves with a backlog still on disk, and a new dispatcher delivers all of it', async () => {
+    const store = new MemoryStore({ durable: true });
+    const first = run(store, { concurrency: 2, queueCapacity: 1_000 });
+    first.d.pause(ORIGIN);
+    for (let i = 0; i < 500; i++) await first.d.send(endpoint, { type: 't', data: i });
+    // Past the window (125 here: an eighth of the capacity): most of the 500 were never paged in; they are released too.
+    await first.d.close();
+    expect(first.d.stats()).toMatchObject({ accepted: 500, pending: 0 });
+    expect(first.failed).toEqual([]);
+
+    const second = run(store, { concurrency: 2, queueCapacity: 1_000 });
+    await second.d.ready();
+    await second.d.onIdle();
+    expect(second.recorder.requests.map((r) => r.json().data)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    await second.d.close();
+  });
 });
 
 describe('dead letters, history and replay (the default memory store)', () => {

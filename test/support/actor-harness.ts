@@ -36,6 +36,7 @@ export function actorHarness(options: DispatcherOptions = {}, randoms: number[] 
     retrying: (m, delayMs) => reports.push({ kind: 'retrying', id: m.id, delayMs }),
     attempted: () => {},
     released: () => {},
+    releasedOnDisk: () => {},
     gone: () => {},
     breaker: (_origin, state) => reports.push({ kind: 'breaker', state }),
   };

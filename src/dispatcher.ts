@@ -8,6 +8,7 @@ import { WebhookError, describe, isWebhookError, refusal } from './errors.js';
 import { EventStream, type Subscribable } from './event-stream.js';
 import type { HostActor } from './host-actor.js';
 import { uuidv7 } from './ids.js';
+import { startCluster, type Cluster } from './cluster.js';
 import { LocalRateLimiter } from './local-rate-limiter.js';
 import { Persistence } from './persistence.js';
 import type { DeadLetter, DeadLetterQuery, MessageHistory } from './store.js';
@@ -19,7 +20,7 @@ import { Router } from './router.js';
 import { resolveSendOptions, type ResolvedSendOptions, type SendOptions } from './send-options.js';
 import { createSink } from './sink.js';
 import { UndiciTransport, clientOptions, type TransportFactory } from './transport.js';
-import type { DispatcherEvents, DispatcherStats, Endpoint, HostStats, PublishResult, Receipt, WebhookEvent } from './types.js';
+import type { ClusterWarning, DispatcherEvents, DispatcherStats, Endpoint, HostStats, PublishResult, Receipt, WebhookEvent } from './types.js';
 
 type Lifecycle =
   | { state: 'open' }
@@ -41,6 +42,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   readonly #router: Router;
   readonly #counts = { accepted: 0, delivered: 0, failed: 0, retries: 0, released: 0 };
   readonly #persistence: Persistence;
+  readonly #cluster: Cluster | undefined;
   /** Durable sends waiting for their commit. */
   #committing = 0;
   #life: Lifecycle = { state: 'open' };
@@ -70,7 +72,9 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       (error) => this.#listenerThrew(error),
     );
     const sink = createSink(this.#counts, (name, payload) => this.#events.emit(name, payload as never, this), (name) => this.#events.has(name), (m) => this.#ended(m), this.#persistence.journal);
-    this.#router = new Router({ options: this.#options, sink, clock, backlog: this.#persistence.backlog, rateLimiter: (limit, now) => new LocalRateLimiter(limit, now) }, transport);
+    const cluster = (this.#cluster = startCluster(this.#options.cluster, clock, timeoutMs, (w) => this.#warn(w), (origin) => this.#router.get(origin)?.wake()));
+    const rateLimiter = cluster?.rateLimiter ?? ((limit, now) => new LocalRateLimiter(limit, now));
+    this.#router = new Router({ options: this.#options, sink, clock, backlog: this.#persistence.backlog, rateLimiter, sharedBreakers: cluster?.breakers }, transport);
   }
 
   /**
@@ -321,6 +325,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       await this.onIdle();
     }
     await this.#router.dispose();
+    await this.#cluster?.close();
     await this.#persistence.close();
   }
 
@@ -415,6 +420,12 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+
+  /** Degraded, not failing: to `warning` listeners, or a process warning without one. */
+  #warn(warning: ClusterWarning): void {
+    if (this.#events.has('warning')) this.#events.emit('warning', warning, this);
+    else process.emitWarning(warning.message, 'WebhookDispatcherWarning');
   }
 
   #listenerThrew(error: unknown): void {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from './clock.js';
-import type { RedisLink } from './redis-link.js';
+import { COMMAND_TIMEOUT_MS, type RedisLink } from './redis-link.js';
 import type { BreakerState } from './types.js';
 
 /** How often an origin's shared state is read again while its actor sends: catches what pub/sub missed. */
@@ -35,6 +35,8 @@ export class SharedBreakers {
   /** Origin → local time until which another process holds it open. */
   readonly #openUntil = new Map<string, number>();
   readonly #readAt = new Map<string, number>();
+  /** Origins whose first read is on its way: their actors wait for it. */
+  readonly #firstReads = new Set<string>();
 
   /**
    * @param probeMs how long a probe may take (one attempt's timeout)
@@ -55,11 +57,19 @@ export class SharedBreakers {
     this.#subscriber.subscribe(this.#channel).catch(() => {});
   }
 
-  /** Until when (local time) another process holds `origin` open; 0 when none does, as far as is known. */
+  /**
+   * Until when (local time) another process holds `origin` open; 0 when none does, as far as is
+   * known. An origin this process has not asked Redis about yet waits for that one answer
+   * (a round trip, bounded by the command timeout, then `wake`), so a process that starts while
+   * a host is held open does not send a first batch to it.
+   */
   openUntil(origin: string, now: number): number {
+    const readAt = this.#readAt.get(origin);
+    if (readAt === undefined || now - readAt >= REFRESH_MS) {
+      if (this.#read(origin, now) && readAt === undefined) return now + COMMAND_TIMEOUT_MS;
+    } else if (this.#firstReads.has(origin)) return now + COMMAND_TIMEOUT_MS;
     const until = this.#openUntil.get(origin) ?? 0;
     if (until !== 0 && until <= now) this.#openUntil.delete(origin);
-    if (now - (this.#readAt.get(origin) ?? -Infinity) >= REFRESH_MS) this.#read(origin, now);
     return until > now ? until : 0;
   }
 
@@ -104,9 +114,12 @@ export class SharedBreakers {
     if (this.#openUntil.delete(origin)) this.#wake(origin);
   }
 
-  #read(origin: string, now: number): void {
+  /** Reads `origin`'s shared state; false when Redis cannot be asked now. */
+  #read(origin: string, now: number): boolean {
+    const first = !this.#readAt.has(origin);
     this.#readAt.set(origin, now);
-    if (!this.#link.usable(now)) return;
+    if (!this.#link.usable(now)) return false;
+    if (first) this.#firstReads.add(origin);
     this.#link
       .run(() => {
         const key = this.#link.key('breaker', origin);
@@ -119,8 +132,12 @@ export class SharedBreakers {
         if (writer !== this.#id && ms > 0) this.#set(origin, ms);
         else if (this.#openUntil.has(origin)) this.#set(origin, 0);
       })
-      .catch(() => {});
+      .catch(() => {})
+      .finally(() => {
+        if (this.#firstReads.delete(origin)) this.#wake(origin);
+      });
     // A map that only grows would leak with many origins: forget what was not asked lately.
-    if (this.#readAt.size > 10_000) for (const [o, at] of this.#readAt) if (now - at > REFRESH_MS) this.#readAt.delete(o);
+    if (this.#readAt.size > 10_000) for (const [o, at] of this.#readAt) if (now - at > REFRESH_MS && !this.#firstReads.has(o)) this.#readAt.delete(o);
+    return true;
   }
 }

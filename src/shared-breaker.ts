@@ -35,6 +35,8 @@ export class SharedBreakers {
   /** Origin → local time until which another process holds it open. */
   readonly #openUntil = new Map<string, number>();
   readonly #readAt = new Map<string, number>();
+  /** Origin → local time until which this process's own breaker holds it (open, or probing). */
+  readonly #mine = new Map<string, number>();
   /** Origins whose first read is on its way: their actors wait for it. */
   readonly #firstReads = new Set<string>();
 
@@ -55,6 +57,7 @@ export class SharedBreakers {
     });
     this.#subscriber.on('message', (channel: string, text: string) => this.#heard(channel, text));
     this.#subscriber.subscribe(this.#channel).catch(() => {});
+    link.client.on('ready', this.#onReady);
   }
 
   /**
@@ -76,8 +79,22 @@ export class SharedBreakers {
   /** This process's breaker for `origin` changed; `reopensAt` is when an open one lets its probe through. */
   changed(origin: string, state: BreakerState, reopensAt: number | undefined): void {
     const now = this.#clock.now();
-    if (!this.#link.usable(now)) return;
-    const ms = state === 'closed' ? 0 : state === 'open' ? Math.max(1, Math.ceil((reopensAt ?? now) - now)) : this.#probeMs;
+    const until = state === 'closed' ? 0 : state === 'open' ? (reopensAt ?? now) : now + this.#probeMs;
+    if (until === 0) this.#mine.delete(origin);
+    else this.#mine.set(origin, until);
+    if (this.#link.usable(now)) this.#write(origin, until === 0 ? 0 : Math.max(1, Math.ceil(until - now)));
+  }
+
+  /** Connected (again): breakers this process opened meanwhile are shared now. */
+  readonly #onReady = (): void => {
+    const now = this.#clock.now();
+    for (const [origin, until] of this.#mine) {
+      if (until > now) this.#write(origin, Math.ceil(until - now));
+      else this.#mine.delete(origin);
+    }
+  };
+
+  #write(origin: string, ms: number): void {
     const key = this.#link.key('breaker', origin);
     const notice = JSON.stringify({ from: this.#id, origin, ms } satisfies Notice);
     this.#link
@@ -90,6 +107,7 @@ export class SharedBreakers {
   }
 
   async close(): Promise<void> {
+    this.#link.client.off('ready', this.#onReady);
     this.#subscriber.removeAllListeners('message');
     await this.#subscriber.quit().catch(() => this.#subscriber.disconnect());
   }

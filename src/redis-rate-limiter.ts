@@ -37,7 +37,9 @@ export function redisBucketShape(limit: Required<RateLimit>): RedisBucketShape {
   return {
     perMs: limit.perSecond / 1000,
     capacity: redisCapacity,
-    batch: Math.max(1, Math.min(amount, redisCapacity)),
+    // Half the bucket at most: the other half fills while a process's timer runs late, instead
+    // of overflowing (measured: a batch of the whole bucket lost 6% of the rate).
+    batch: Math.max(1, Math.min(amount, Math.floor(redisCapacity / 2))),
     holdMs: Math.max(0, Math.floor((reserve * 1000) / limit.perSecond)),
   };
 }

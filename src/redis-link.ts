@@ -8,9 +8,15 @@ import type { ClusterWarning } from './types.js';
 /**
  * One token bucket in a Redis hash `{ t: last refill (ms, server clock), n: tokens }`, taken
  * from (ARGV[3] > 0) or given back to (ARGV[3] < 0) in one round trip. The server's TIME is
- * the clock, so processes with skewed clocks still share one bucket exactly. A batch is all or
- * nothing: processes competing for a busy bucket then ask once per batch, not once per token.
- * Returns `{ granted, waitMs }`: `waitMs` until the batch is there when it was not.
+ * the clock, so processes with skewed clocks still share one bucket exactly.
+ *
+ * A batch may be reserved ahead: the bucket may go down to `-ARGV[4]` tokens, and the answer
+ * says when the batch is covered. Spent from then on, the permits are exactly what the bucket
+ * would have granted at that instant, so processes queue for the rate in one round trip per
+ * batch instead of polling a busy bucket. Permits given back while reservations are queued are
+ * dropped instead: a freed slot in the middle of the queue would let the next reservation
+ * share a slot with one already made. Returns `{ granted, waitMs }`: with a grant, the wait
+ * before spending it; without one (the queue ahead is full), the wait before asking again.
  */
 const BUCKET_SCRIPT = `
 local t = redis.call('TIME')
@@ -18,16 +24,18 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local perMs = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
 local want = tonumber(ARGV[3])
+local ahead = tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 't', 'n')
 local at = tonumber(state[1]) or now
 local n = tonumber(state[2]) or cap
 if now > at then n = math.min(cap, n + (now - at) * perMs); at = now end
 local granted = 0
-if want < 0 then n = math.min(cap, n - want) elseif n >= want then granted = want; n = n - want end
+if want < 0 then if n >= 0 then n = math.min(cap, n - want) end elseif n - want >= -ahead then granted = want; n = n - want end
 redis.call('HSET', KEYS[1], 't', at, 'n', tostring(n))
 redis.call('PEXPIRE', KEYS[1], math.ceil((cap - n) / perMs) + 1000)
 local wait = 0
-if granted == 0 and want > 0 then wait = math.ceil((want - n) / perMs) end
+if granted > 0 and n < 0 then wait = math.ceil(-n / perMs)
+elseif granted == 0 and want > 0 then wait = math.ceil((want - ahead - n) / perMs) end
 return { granted, wait }
 `;
 const BUCKET_SHA = createHash('sha1').update(BUCKET_SCRIPT).digest('hex');
@@ -125,9 +133,9 @@ export class RedisLink {
     });
   }
 
-  /** Takes up to `want` tokens (or gives back `-want`) from the bucket at `key`. */
-  bucket(key: string, perMs: number, capacity: number, want: number): Promise<{ granted: number; waitMs: number }> {
-    const args = [key, String(perMs), String(capacity), String(want)];
+  /** Takes `want` tokens, reserving up to `ahead` ahead (or gives back `-want`), from the bucket at `key`. */
+  bucket(key: string, perMs: number, capacity: number, want: number, ahead = 0): Promise<{ granted: number; waitMs: number }> {
+    const args = [key, String(perMs), String(capacity), String(want), String(ahead)];
     return this.run(async () => {
       let reply: unknown;
       try {

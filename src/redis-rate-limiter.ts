@@ -9,6 +9,8 @@ import { TokenBucket } from './token-bucket.js';
  * burst (see {@link redisBucketShape}); unspent permits older than this go back.
  */
 export const HOLD_MS = 50;
+/** Reservations reach at most this far ahead of the bucket, so a process that dies holding some costs the others little. */
+const AHEAD_MS = 200;
 
 /** How a host's limit is split between Redis and the time a process may hold a batch of permits. */
 export interface RedisBucketShape {
@@ -20,6 +22,8 @@ export interface RedisBucketShape {
   batch: number;
   /** Milliseconds a batch may be held before its unspent permits go back. */
   holdMs: number;
+  /** Tokens the bucket may owe to reservations. */
+  ahead: number;
 }
 
 /**
@@ -27,20 +31,23 @@ export interface RedisBucketShape {
  * window of `w` ms come from permits taken within `w + holdMs`: at most
  * `capacity + perSecond · (w + holdMs) / 1000`. Taking `perSecond · holdMs / 1000` off the
  * bucket's size keeps every one-second window at `perSecond + burst` for all processes
- * together. A burst too small to pay for it shortens the hold instead (to zero: a permit must
- * be spent on arrival, or it goes back).
+ * together. Counts are whole, so the hold may be a permit's interval longer (less 1 ms) at no
+ * cost: `perSecond · hold / 1000 < reserve + 1` still rounds down to `perSecond + burst`. That
+ * spare interval is all a small burst gets (10/s with a burst of 1: a 99 ms hold).
  */
 export function redisBucketShape(limit: Required<RateLimit>): RedisBucketShape {
   const { amount, capacity } = bucketShape(limit);
   const reserve = Math.min(capacity - 1, Math.ceil((limit.perSecond * HOLD_MS) / 1000));
   const redisCapacity = capacity - reserve;
+  const batch = Math.max(1, Math.min(amount, Math.floor(redisCapacity / 2)));
   return {
     perMs: limit.perSecond / 1000,
     capacity: redisCapacity,
     // Half the bucket at most: the other half fills while a process's timer runs late, instead
     // of overflowing (measured: a batch of the whole bucket lost 6% of the rate).
-    batch: Math.max(1, Math.min(amount, Math.floor(redisCapacity / 2))),
-    holdMs: Math.max(0, Math.floor((reserve * 1000) / limit.perSecond)),
+    batch,
+    holdMs: Math.max(0, Math.floor(((reserve + 1) * 1000) / limit.perSecond) - 1),
+    ahead: Math.max(4 * batch, Math.ceil((limit.perSecond * AHEAD_MS) / 1000)),
   };
 }
 
@@ -60,8 +67,9 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #clock: Clock;
   readonly #wake: () => void;
   readonly #bucket: TokenBucket;
-  /** Permits taken from Redis and not yet spent, and when they must go back. */
+  /** Permits taken from Redis and not yet spent, from when they may be spent, and when they must go back. */
   #held = 0;
+  #heldFrom = 0;
   #heldUntil = 0;
   #asking = false;
   /** Redis said no permit before this. */
@@ -86,6 +94,7 @@ export class RedisRateLimiter implements RateLimiter {
       this.#request(now, backlog);
       return Infinity;
     }
+    if (now < this.#heldFrom) return this.#heldFrom - now;
     const wait = this.#takeLocal(now);
     if (wait === 0) this.#held--;
     return wait;
@@ -112,16 +121,20 @@ export class RedisRateLimiter implements RateLimiter {
   #request(now: number, backlog: number): void {
     this.#asking = true;
     const want = Math.max(1, Math.min(this.shape.batch, backlog));
-    const { perMs, capacity, holdMs } = this.shape;
-    this.#link.bucket(this.#key, perMs, capacity, want).then(
+    const { perMs, capacity, holdMs, ahead } = this.shape;
+    this.#link.bucket(this.#key, perMs, capacity, want, ahead).then(
       ({ granted, waitMs }) => {
         this.#asking = false;
-        // The hold counts from the asking, which is before Redis took the permits; a batch may
-        // always be spent in the turn it arrives (with no hold to spare, that is all it gets).
-        this.#held += granted;
-        this.#heldUntil = Math.max(now + holdMs, this.#clock.now());
+        const arrived = this.#clock.now();
+        if (granted === 0) this.#retryAt = arrived + Math.max(1, waitMs);
+        else {
+          // Redis took the batch after `now` and before `arrived`: counted from the arrival the
+          // permits are never spent early, counted from the asking never held too long.
+          this.#held += granted;
+          this.#heldFrom = arrived + waitMs;
+          this.#heldUntil = Math.max(now + waitMs + holdMs, this.#heldFrom);
+        }
         if (this.#closed) return this.#giveBack();
-        if (granted === 0) this.#retryAt = this.#clock.now() + Math.max(1, waitMs);
         this.#wake();
       },
       () => {

@@ -5,10 +5,11 @@
  * never faster). Also: unspent permits go back, and an outage falls back to a local limit with
  * a warning and shares again when Redis is back.
  */
-import { afterAll, afterEach, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/clock.js';
 import type { RateLimit } from '../src/options.js';
-import type { RateLimiter } from '../src/rate-limiter.js';
+import { bucketShape, type RateLimiter } from '../src/rate-limiter.js';
 import { RedisLink } from '../src/redis-link.js';
 import { RedisRateLimiter, redisBucketShape } from '../src/redis-rate-limiter.js';
 import type { ClusterWarning } from '../src/types.js';
@@ -65,6 +66,24 @@ async function instances(n: number, limit: Required<RateLimit>, origin: string) 
   }
   return made;
 }
+
+describe('redisBucketShape', () => {
+  it('leaves room for the hold in the burst: any second sees at most perSecond + burst, whole permits', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 100_000 }), (perSecond, burst) => {
+        const shape = redisBucketShape({ perSecond, burst });
+        // Sends in a second come from permits taken within the second and the hold before it.
+        const most = Math.floor(shape.capacity + (perSecond * (1000 + shape.holdMs)) / 1000 + 1e-9);
+        // The local limiter's own bound: its bucket holds max(burst, one refill), and a refill
+        // is at least 20 ms of the rate, so above 50/s with a tiny burst it is over the burst.
+        expect(most).toBeLessThanOrEqual(perSecond + bucketShape({ perSecond, burst }).capacity);
+        expect(shape.batch).toBeGreaterThanOrEqual(1);
+        expect(shape.batch).toBeLessThanOrEqual(Math.max(1, shape.capacity));
+        expect(shape.capacity).toBeGreaterThanOrEqual(1);
+      }),
+    );
+  });
+});
 
 describeRedis('RedisRateLimiter shared by several instances', () => {
   it.each([

@@ -17,7 +17,9 @@ afterAll(() => dropKeys(prefix));
 const PROCESSES = 3;
 const PER_PROCESS = 150;
 const LIMIT = { perSecond: 100, burst: 10 };
-const CONCURRENCY = 4;
+// The default: with fewer slots, a slow answer on a loaded machine leaves a reserved batch
+// unspent past its hold, and its share of the rate is lost.
+const CONCURRENCY = 10;
 
 function maxInAnyWindow(times: number[], w: number): number {
   let best = 0;
@@ -71,8 +73,9 @@ describeRedis('three processes sharing one host limit', () => {
     // The first bucket (burst) arrives at once; the rest at the shared rate.
     const rate = ((total - LIMIT.burst) * 1000) / spanMs;
     const worst = maxInAnyWindow(arrivals, 1_000);
-    console.log(`three processes: ${total} deliveries in ${spanMs} ms, ${rate.toFixed(1)}/s sustained, at most ${worst} in any second`);
-    expect(rate).toBeGreaterThanOrEqual(90);
-    expect(worst).toBeLessThanOrEqual(LIMIT.perSecond + LIMIT.burst + PROCESSES * CONCURRENCY);
+    const summary = `three processes: ${total} deliveries in ${spanMs} ms, ${rate.toFixed(1)}/s sustained, at most ${worst} in any second`;
+    console.log(summary);
+    expect(rate, summary).toBeGreaterThanOrEqual(90);
+    expect(worst, summary).toBeLessThanOrEqual(LIMIT.perSecond + LIMIT.burst + PROCESSES * CONCURRENCY);
   });
 });

@@ -81,6 +81,8 @@ export class RedisLink {
     this.client.on('ready', this.#onReady);
     this.client.on('close', this.#onClose);
     if (this.#owned) this.client.on('error', this.#onError);
+    // A client made with `lazyConnect` and handed over unconnected is meant to be used.
+    if (this.client.status === 'wait') this.client.connect().catch(() => {});
   }
 
   /** Can shared state be asked now? Reports the outage the first time it is not. */

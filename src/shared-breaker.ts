@@ -7,6 +7,9 @@ import type { BreakerState } from './types.js';
 /** How often an origin's shared state is read again while its actor sends: catches what pub/sub missed. */
 export const REFRESH_MS = 1_000;
 
+/** How much longer than its own open period a breaker holds the others: time for its probe to start. */
+export const PROBE_GRACE_MS = 500;
+
 /** What one process tells the others: `origin` is open for `ms` more (0: closed again). */
 interface Notice {
   from: string;
@@ -79,7 +82,9 @@ export class SharedBreakers {
   /** This process's breaker for `origin` changed; `reopensAt` is when an open one lets its probe through. */
   changed(origin: string, state: BreakerState, reopensAt: number | undefined): void {
     const now = this.#clock.now();
-    const until = state === 'closed' ? 0 : state === 'open' ? (reopensAt ?? now) : now + this.#probeMs;
+    // An open period is announced a little longer than it is: the opener's probe (and its
+    // half-open notice) comes when its own timer fires, and nobody may slip in before it.
+    const until = state === 'closed' ? 0 : state === 'open' ? (reopensAt ?? now) + PROBE_GRACE_MS : now + this.#probeMs;
     if (until === 0) this.#mine.delete(origin);
     else this.#mine.set(origin, until);
     if (this.#link.usable(now)) this.#write(origin, until === 0 ? 0 : Math.max(1, Math.ceil(until - now)));

@@ -70,8 +70,10 @@ describeRedis('three processes sharing one host limit', () => {
     expect(arrivals).toHaveLength(total);
     arrivals.sort((a, b) => a - b);
     const spanMs = arrivals[total - 1]! - arrivals[0]!;
-    // The first bucket (burst) arrives at once; the rest at the shared rate.
-    const rate = ((total - LIMIT.burst) * 1000) / spanMs;
+    // Sustained: the middle 90% of the deliveries, past the first bucket (the burst arrives at
+    // once) and before the last few, which a loaded machine may straggle.
+    const [from, to] = [Math.floor(total * 0.05), Math.floor(total * 0.95)];
+    const rate = ((to - from) * 1000) / (arrivals[to]! - arrivals[from]!);
     const worst = maxInAnyWindow(arrivals, 1_000);
     const summary = `three processes: ${total} deliveries in ${spanMs} ms, ${rate.toFixed(1)}/s sustained, at most ${worst} in any second`;
     console.log(summary);

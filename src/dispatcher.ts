@@ -63,6 +63,8 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     const transport: TransportFactory = seams.transport ?? ((origin, connections) => new UndiciTransport(origin, connections, transportOptions, shared));
     const store = guarded('WD_INVALID_OPTIONS', 'the `store` option', () => storeOption(this.#options.store)) ?? new MemoryStore();
     const retention = guarded('WD_INVALID_OPTIONS', 'the `retention` option', () => retentionOption(this.#options.retention));
+    // Checked before the store is opened: a refused `cluster` leaves nothing open behind it.
+    const cluster = (this.#cluster = startCluster(this.#options.cluster, clock, timeoutMs, (w) => this.#warn(w), (origin) => this.#router.get(origin)?.wake()));
     this.#persistence = new Persistence(
       store,
       clock,
@@ -72,7 +74,6 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       (error) => this.#listenerThrew(error),
     );
     const sink = createSink(this.#counts, (name, payload) => this.#events.emit(name, payload as never, this), (name) => this.#events.has(name), (m) => this.#ended(m), this.#persistence.journal);
-    const cluster = (this.#cluster = startCluster(this.#options.cluster, clock, timeoutMs, (w) => this.#warn(w), (origin) => this.#router.get(origin)?.wake()));
     const rateLimiter = cluster?.rateLimiter ?? ((limit, now) => new LocalRateLimiter(limit, now));
     this.#router = new Router({ options: this.#options, sink, clock, backlog: this.#persistence.backlog, rateLimiter, sharedBreakers: cluster?.breakers }, transport);
   }

@@ -3,7 +3,7 @@ import type { RateLimit } from './options.js';
 /**
  * One host's rate limit, as the host actor sees it: one question per send.
  *
- * Implementations: {@link LocalRateLimiter} (an exact token bucket, no timers: the default)
+ * Implementations: {@link LocalRateLimiter} (an exact token bucket, no timers: the default),
  * {@link BottleneckRateLimiter} (a budget kept in Bottleneck, in batches) and
  * {@link RedisRateLimiter} (one bucket in Redis shared by every process, in batches).
  */

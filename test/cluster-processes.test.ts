@@ -41,7 +41,10 @@ function waitFor(child: ChildProcessWithoutNullStreams, out: { text: string }, l
 }
 
 describeRedis('three processes sharing one host limit', () => {
-  it(`together keep ${LIMIT.perSecond}/s: sustained, and never a second above perSecond + burst + in flight`, async () => {
+  // One retry: with the whole suite on two cores, four busy processes (three senders and this
+  // receiver) are sometimes starved for long enough that the receiver, not the shared limit,
+  // sets the pace (measured once in five full runs: 82/s and 89/s; alone: 97 to 100/s).
+  it(`together keep ${LIMIT.perSecond}/s: sustained, and never a second above perSecond + burst + in flight`, { retry: 1 }, async () => {
     const arrivals: number[] = [];
     const rx = await Receiver.start((request) => {
       arrivals.push(request.at);

@@ -8,6 +8,7 @@ import { WebhookError, describe, isWebhookError, refusal } from './errors.js';
 import { EventStream, type Subscribable } from './event-stream.js';
 import type { HostActor } from './host-actor.js';
 import { uuidv7 } from './ids.js';
+import { startCluster, type Cluster } from './cluster.js';
 import { LocalRateLimiter } from './local-rate-limiter.js';
 import { CLAIM_BATCH } from './lease-keeper.js';
 import { fromRecord, type MessageRecord } from './message-record.js';
@@ -25,7 +26,7 @@ import { publishAccepted } from './diagnostics.js';
 import { OpenTelemetry } from './otel.js';
 import { AttemptTelemetry } from './telemetry.js';
 import { UndiciTransport, clientOptions, type TransportFactory } from './transport.js';
-import type { DispatcherEvents, DispatcherStats, Endpoint, HostStats, PublishResult, Receipt, WebhookEvent } from './types.js';
+import type { ClusterWarning, DispatcherEvents, DispatcherStats, Endpoint, HostStats, PublishResult, Receipt, WebhookEvent } from './types.js';
 
 /**
  * With a shared store, claiming stops while this many messages are held in this process (its
@@ -57,6 +58,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   readonly #otel: OpenTelemetry | undefined;
   /** The store is shared with other processes (Postgres): work is claimed under leases. */
   readonly #shared: boolean;
+  readonly #cluster: Cluster | undefined;
   /** Durable sends waiting for their commit. */
   #committing = 0;
   #life: Lifecycle = { state: 'open' };
@@ -77,6 +79,8 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     const transport: TransportFactory = seams.transport ?? ((origin, connections) => new UndiciTransport(origin, connections, transportOptions, shared));
     const store = guarded('WD_INVALID_OPTIONS', 'the `store` option', () => storeOption(this.#options.store)) ?? new MemoryStore();
     const retention = guarded('WD_INVALID_OPTIONS', 'the `retention` option', () => retentionOption(this.#options.retention));
+    // Checked before the store is opened: a refused `cluster` leaves nothing open behind it.
+    const cluster = (this.#cluster = startCluster(this.#options.cluster, clock, timeoutMs, (w) => this.#warn(w), (origin) => this.#router.get(origin)?.wake()));
     this.#persistence = new Persistence(
       store,
       clock,
@@ -103,7 +107,8 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
         clock,
         backlog: this.#persistence.backlog,
         keepsUnfinished: this.#shared,
-        rateLimiter: (limit, now) => new LocalRateLimiter(limit, now),
+        rateLimiter: cluster?.rateLimiter ?? ((limit, now) => new LocalRateLimiter(limit, now)),
+        sharedBreakers: cluster?.breakers,
         telemetry: new AttemptTelemetry(otel),
       },
       transport,
@@ -388,6 +393,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     }
     await this.#router.dispose();
     this.#otel?.close();
+    await this.#cluster?.close();
     await this.#persistence.close();
   }
 
@@ -512,6 +518,12 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+
+  /** Degraded, not failing: to `warning` listeners, or a process warning without one. */
+  #warn(warning: ClusterWarning): void {
+    if (this.#events.has('warning')) this.#events.emit('warning', warning, this);
+    else process.emitWarning(warning.message, 'WebhookDispatcherWarning');
   }
 
   #listenerThrew(error: unknown): void {

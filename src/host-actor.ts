@@ -8,6 +8,7 @@ import type { Message } from './message.js';
 import type { ResolvedHostOptions, ResolvedOptions } from './options.js';
 import type { RateLimiter, RateLimiterFactory } from './rate-limiter.js';
 import { RetryHeap } from './retry-heap.js';
+import type { SharedBreakers } from './shared-breaker.js';
 import { attemptHeaders } from './signing.js';
 import type { AttemptTelemetry } from './telemetry.js';
 import type { AttemptResult, Transport } from './transport.js';
@@ -50,6 +51,8 @@ export interface ActorContext {
    * failing them). Implied by `backlog`; a shared store has no backlog but keeps them too.
    */
   readonly keepsUnfinished?: boolean;
+  /** In a cluster: open breakers of other processes, which hold this host's sends too. */
+  readonly sharedBreakers?: SharedBreakers | undefined;
 }
 
 /**
@@ -70,6 +73,8 @@ export class HostActor {
   #pausedUntil = 0;
   /** The rate limit's next permit, when the queue waits for one. */
   #permitAt = 0;
+  /** Another process's breaker holds this host open until then (a cluster only). */
+  #sharedOpenUntil = 0;
   #timer: Timer | undefined;
   #timerAt = Infinity;
   /** The timer's callback, made on first use: most actors never wait for anything. */
@@ -100,7 +105,7 @@ export class HostActor {
   ) {
     this.#clock = ctx.clock;
     this.#lastActive = this.#clock.now();
-    if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump());
+    if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump(), origin);
   }
 
   /** Is there room for one more message (retries count against the capacity)? */
@@ -237,7 +242,7 @@ export class HostActor {
       queued: this.#queue.length + this.#onDisk,
       inFlight: this.#inFlight,
       waiting: this.#retries.size,
-      breaker: this.#breaker?.state ?? 'closed',
+      breaker: this.#sharedOpenUntil > this.#clock.now() ? 'open' : (this.#breaker?.state ?? 'closed'),
       paused: this.#mode === 'paused',
     };
   }
@@ -291,9 +296,16 @@ export class HostActor {
     await Promise.all([this.transport.close(), this.#limiter?.close()]);
   }
 
+  /** Looks at the queue again: another process's breaker let this host go. */
+  wake(): void {
+    this.#pump();
+  }
+
   #pump(): void {
     if (this.#mode === 'aborted') return;
     const now = this.#clock.now();
+    const shared = this.ctx.sharedBreakers;
+    if (shared !== undefined && this.#queue.length > 0) this.#sharedOpenUntil = shared.openUntil(this.origin, now);
     const { concurrency, ordered } = this.host;
     const limiter = this.#limiter;
     while (this.#queue.length > 0) {
@@ -305,7 +317,7 @@ export class HostActor {
         this.ctx.sink.failed(head, 'expired');
         continue;
       }
-      if (this.#mode === 'paused' || now < this.#pausedUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) break;
+      if (this.#mode === 'paused' || now < this.#pausedUntil || now < this.#sharedOpenUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) break;
       if (limiter !== undefined) {
         const wait = limiter.admit(now, this.#queue.length);
         if (wait > 0) {
@@ -358,7 +370,7 @@ export class HostActor {
     // The breaker is made at the first failure that counts against it, at generation 0: the
     // ticket every attempt got without one.
     if (outcome.kind === 'retry' && outcome.breakerFailure && this.#breaker === undefined && this.host.breaker !== false) {
-      this.#breaker = new CircuitBreaker(this.host.breaker, (state) => this.ctx.sink.breaker(this.origin, state), this.#clock.random);
+      this.#breaker = new CircuitBreaker(this.host.breaker, (state) => this.#breakerChanged(state), this.#clock.random);
     }
     if (outcome.kind === 'retry' && outcome.breakerFailure) this.#breaker?.failure(ticket, now);
     else if (outcome.kind !== 'refused') this.#breaker?.success(ticket);
@@ -376,6 +388,11 @@ export class HostActor {
       }
     }
     this.#pump();
+  }
+
+  #breakerChanged(state: BreakerState): void {
+    this.ctx.sink.breaker(this.origin, state);
+    this.ctx.sharedBreakers?.changed(this.origin, state, this.#breaker?.reopensAt);
   }
 
   #retryLater(message: Message, result: AttemptResult, slowHost: boolean, now: number): void {
@@ -397,7 +414,7 @@ export class HostActor {
     let at = this.#retries.peek()?.dueAt ?? Infinity;
     const head = this.#queue.peek();
     if (head !== undefined) {
-      const blockedUntil = this.#mode === 'paused' ? Infinity : Math.max(this.#pausedUntil, this.#breaker?.reopensAt ?? 0);
+      const blockedUntil = this.#mode === 'paused' ? Infinity : Math.max(this.#pausedUntil, this.#sharedOpenUntil, this.#breaker?.reopensAt ?? 0);
       if (blockedUntil > now) at = Math.min(at, blockedUntil, head.expiresAt);
       else if (this.#permitAt > now && this.#inFlight < this.host.concurrency) at = Math.min(at, this.#permitAt);
     }
@@ -417,7 +434,7 @@ export class HostActor {
     while ((this.#retries.peek()?.dueAt ?? Infinity) <= now) due.push(this.#retries.pop()!);
     // Retries are older than anything queued: they go first, earliest due at the very front.
     for (let i = due.length - 1; i >= 0; i--) this.#queue.unshift(due[i]!);
-    if (this.#mode === 'paused' || now < this.#pausedUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) {
+    if (this.#mode === 'paused' || now < this.#pausedUntil || now < this.#sharedOpenUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) {
       for (const m of this.#queue.removeWhere((m) => now >= m.expiresAt)) this.ctx.sink.failed(m, 'expired');
     }
     this.#pump();

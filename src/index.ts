@@ -15,11 +15,13 @@ export type {
 export type { LookupFunction } from './address-policy.js';
 export { systemClock, type Clock, type Timer } from './clock.js';
 export type { SendOptions } from './send-options.js';
+export type { ClusterOptions } from './cluster-options.js';
 export type { AttemptResult, Transport, TransportFactory } from './transport.js';
 export type {
   Attempt,
   BreakerChange,
   BreakerState,
+  ClusterWarning,
   Delivered,
   DispatcherEvents,
   DispatcherStats,

@@ -1,3 +1,4 @@
+import type { ClusterOptions } from './cluster-options.js';
 import type { Retention } from './persistence.js';
 import type { MessageStore } from './store.js';
 import type { TelemetryOptions } from './otel.js';
@@ -118,6 +119,13 @@ export interface DispatcherOptions extends HostOptions {
    * always published, at no cost without subscribers. @default { openTelemetry: true, hostAttributes: false }
    */
   telemetry?: TelemetryOptions;
+  /**
+   * Several processes as one: each host's `rateLimit` is shared through Redis (N processes
+   * together keep `perSecond + burst`), and a breaker one process opens holds the host for all
+   * until its probe answers. While Redis is away each process limits on its own (a `warning`
+   * event says so) and nothing is refused. `{ redis, keyPrefix? }`. @default none: this process only
+   */
+  cluster?: ClusterOptions;
 }
 
 export interface ResolvedHostOptions {
@@ -148,7 +156,7 @@ export interface ResolvedOptions {
   store: unknown;
   /** Passed through unchecked for now. */
   retention: unknown;
-  /** Passed through unchecked for now. */
+  /** Checked (and its client made) by `startCluster`. */
   cluster: unknown;
   telemetry: Required<TelemetryOptions>;
 }

@@ -3,9 +3,9 @@ import type { RateLimit } from './options.js';
 /**
  * One host's rate limit, as the host actor sees it: one question per send.
  *
- * Implementations: {@link LocalRateLimiter} (an exact token bucket, no timers: the default)
- * and {@link BottleneckRateLimiter} (a budget kept in Bottleneck, in batches, for limits
- * shared through Bottleneck's datastores).
+ * Implementations: {@link LocalRateLimiter} (an exact token bucket, no timers: the default),
+ * {@link BottleneckRateLimiter} (a budget kept in Bottleneck, in batches) and
+ * {@link RedisRateLimiter} (one bucket in Redis shared by every process, in batches).
  */
 export interface RateLimiter {
   /**
@@ -23,8 +23,8 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-/** Makes a host's limiter; `wake` is called when an `admit` that answered `Infinity` can succeed. */
-export type RateLimiterFactory = (limit: Required<RateLimit>, now: number, wake: () => void) => RateLimiter;
+/** Makes a host's limiter; `wake` is called when an `admit` that answered `Infinity` can succeed. `origin` names a shared limit. */
+export type RateLimiterFactory = (limit: Required<RateLimit>, now: number, wake: () => void, origin: string) => RateLimiter;
 
 /** Refills per second when the rate allows: fine enough to spread load, coarse enough to be cheap. */
 const REFILLS_PER_SECOND = 10;

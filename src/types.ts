@@ -112,6 +112,19 @@ export interface DispatcherEvents {
   gone: (event: Gone) => void;
   /** A listener threw. Delivery goes on; the error is reported here (or as a process warning when nobody listens). */
   error: (error: unknown) => void;
+  /**
+   * Something degraded without stopping delivery: Redis (the `cluster` option) went away and
+   * each process limits hosts on its own, or it is back. Nothing is refused or lost either way.
+   * Without a listener it becomes a process warning.
+   */
+  warning: (warning: ClusterWarning) => void;
+}
+
+/** The shared state of a `cluster` became unreachable, or reachable again. */
+export interface ClusterWarning {
+  kind: 'cluster-unavailable' | 'cluster-restored';
+  /** What happened and what it means; never a secret or a connection string. */
+  message: string;
 }
 
 export interface HostStats {

@@ -5,11 +5,14 @@
  * fake timers; Bottleneck's promise-and-heartbeat machinery does not advance under fake timers,
  * so it runs on the real clock for short spells, and its lower bound allows for a busy machine.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { BottleneckRateLimiter } from '../src/bottleneck-rate-limiter.js';
+import { systemClock } from '../src/clock.js';
 import { LocalRateLimiter } from '../src/local-rate-limiter.js';
 import type { RateLimit } from '../src/options.js';
 import type { RateLimiter } from '../src/rate-limiter.js';
+import { RedisRateLimiter } from '../src/redis-rate-limiter.js';
+import { describeRedis, dropKeys, link, redisAvailable, testPrefix } from './support/redis.js';
 
 type Factory = (limit: Required<RateLimit>, now: number, wake: () => void) => RateLimiter;
 
@@ -32,6 +35,26 @@ const implementations: Implementation[] = [
   { name: 'LocalRateLimiter', make: (limit, now) => new LocalRateLimiter(limit, now), fake: true, floor: 0.95, ms: 4_000 },
   { name: 'BottleneckRateLimiter (local datastore)', make: (limit, now, wake) => new BottleneckRateLimiter(limit, now, wake), fake: false, floor: 0, ms: 1_500 },
 ];
+
+// The Redis limiter (server clock, real round trips) runs on the real clock too; each limiter
+// gets its own origin, so its own bucket, under this file's own key prefix.
+const prefix = testPrefix('contract');
+const redis = redisAvailable ? await link(prefix) : undefined;
+afterAll(async () => {
+  await redis?.link.close();
+  await dropKeys(prefix);
+});
+let origins = 0;
+if (redis !== undefined) {
+  implementations.push({
+    name: 'RedisRateLimiter (one bucket in Redis)',
+    make: (limit, now, wake) => new RedisRateLimiter(limit, now, wake, redis.link, `http://contract-${origins++}.test`, systemClock),
+    fake: false,
+    // Its rate is the server's clock, not a heartbeat: even a busy machine gets most of it.
+    floor: 0.7,
+    ms: 1_500,
+  });
+} else describeRedis('RedisRateLimiter (one bucket in Redis)', () => it('runs the contract', () => {}));
 
 const advance = (fake: boolean, ms: number) => (fake ? vi.advanceTimersByTimeAsync(ms) : new Promise((resolve) => setTimeout(resolve, ms)));
 

@@ -1,0 +1,36 @@
+import type { Clock } from './clock.js';
+import { clusterOption } from './cluster-options.js';
+import type { RateLimiterFactory } from './rate-limiter.js';
+import { RedisLink } from './redis-link.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
+import { SharedBreakers } from './shared-breaker.js';
+import type { ClusterWarning } from './types.js';
+
+/** What a dispatcher with the `cluster` option shares with its peers, and how to let go of it. */
+export interface Cluster {
+  /** Each rate-limited host's limiter, shared through Redis. */
+  readonly rateLimiter: RateLimiterFactory;
+  readonly breakers: SharedBreakers;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the cluster the `cluster` option describes, or returns `undefined` without one.
+ * Throws `WD_INVALID_OPTIONS` for a bad option or a missing ioredis.
+ * @param attemptTimeoutMs one attempt's timeout: how long another process's probe may keep a host closed to this one
+ * @param wake called with an origin another process's breaker no longer holds open
+ */
+export function startCluster(option: unknown, clock: Clock, attemptTimeoutMs: number, warn: (warning: ClusterWarning) => void, wake: (origin: string) => void): Cluster | undefined {
+  const resolved = clusterOption(option);
+  if (resolved === undefined) return undefined;
+  const link = new RedisLink(resolved, clock, warn);
+  const breakers = new SharedBreakers(link, clock, attemptTimeoutMs, wake);
+  return {
+    rateLimiter: (limit, now, wakeActor, origin) => new RedisRateLimiter(limit, now, wakeActor, link, origin, clock),
+    breakers,
+    async close() {
+      await breakers.close();
+      await link.close();
+    },
+  };
+}

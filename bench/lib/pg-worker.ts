@@ -6,8 +6,9 @@
  * - `send { total, callers }`: sends `total` messages to the `urls` in turn from `callers`
  *   concurrent callers, each awaiting its own send (a send resolves once committed); answers
  *   `sent` with the milliseconds it took.
- * - `close`: closes the dispatcher; answers `closed` with its deliveries, failures and the CPU
- *   this process spent (µs, user + system) since `open`.
+ * - `close`: closes the dispatcher; answers `closed` with its deliveries, failures, the CPU this
+ *   process spent (µs, user + system) since `open`, and what it asked of the store: claim
+ *   queries (`claims`, rows they returned `claimed`) and write transactions (`writes`).
  * The pool (at most 6 connections, made at the first `open`) lives as long as the process.
  */
 import pg from 'pg';
@@ -17,7 +18,17 @@ import { reply, serve } from './child.js';
 import { produce } from './durable.js';
 
 let pool: pg.Pool | undefined;
-let current: { d: Dispatcher; endpoints: { url: string; secret: string }[]; delivered: number; failed: number; cpu: NodeJS.CpuUsage } | undefined;
+interface Current {
+  d: Dispatcher;
+  endpoints: { url: string; secret: string }[];
+  delivered: number;
+  failed: number;
+  cpu: NodeJS.CpuUsage;
+  claims: number;
+  claimed: number;
+  writes: number;
+}
+let current: Current | undefined;
 
 serve(async (c) => {
   if (c.cmd === 'open') {
@@ -25,14 +36,29 @@ serve(async (c) => {
       pool = new pg.Pool({ connectionString: c.pgUrl as string, max: 6 });
       pool.on('error', () => {});
     }
+    const store = postgresStore({ pool, encryptionKey: c.key as string, leaseMs: c.leaseMs as number, schema: c.schema as string });
+    // Counted, the store itself unchanged: every claim query (each wake-up runs one) and write transaction.
+    const claim = store.claim.bind(store);
+    const write = store.write.bind(store);
+    store.claim = async (owner, limit, now) => {
+      const rows = await claim(owner, limit, now);
+      run.claims++;
+      run.claimed += rows.length;
+      return rows;
+    };
+    store.write = (ops) => {
+      run.writes++;
+      return write(ops);
+    };
     const d = new Dispatcher({
-      store: postgresStore({ pool, encryptionKey: c.key as string, leaseMs: c.leaseMs as number, schema: c.schema as string }),
+      store,
       allowPrivateNetworks: true,
       concurrency: c.perHost as number,
       timeoutMs: c.timeoutMs as number,
       queueCapacity: 1_000_000,
     });
-    const run = { d, endpoints: (c.urls as string[]).map((url) => ({ url, secret: c.secret as string })), delivered: 0, failed: 0, cpu: process.cpuUsage() };
+    const endpoints = (c.urls as string[]).map((url) => ({ url, secret: c.secret as string }));
+    const run: Current = { d, endpoints, delivered: 0, failed: 0, cpu: process.cpuUsage(), claims: 0, claimed: 0, writes: 0 };
     d.on('delivered', () => run.delivered++);
     d.on('failed', () => run.failed++);
     d.on('error', () => {});
@@ -48,6 +74,6 @@ serve(async (c) => {
     current = undefined;
     await run.d.close();
     const cpu = process.cpuUsage(run.cpu);
-    reply({ ev: 'closed', delivered: run.delivered, failed: run.failed, cpuUs: cpu.user + cpu.system });
+    reply({ ev: 'closed', delivered: run.delivered, failed: run.failed, cpuUs: cpu.user + cpu.system, claims: run.claims, claimed: run.claimed, writes: run.writes });
   }
 });

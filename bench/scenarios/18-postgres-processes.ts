@@ -21,7 +21,7 @@
  * kill (renewed every L/3) and the survivor's tick (every L/3) claims them.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { Dispatcher } from '../../src/index.js';
@@ -45,6 +45,11 @@ interface Run {
   cpuUs: number;
   /** Share of the machine's cores busy during the run (every program). */
   machineBusy: number;
+  /** CPU of the Postgres server's processes (µs; other users' queries too). */
+  pgCpuUs: number;
+  /** Claim queries and write transactions of the dispatcher processes (Postgres only). */
+  claims: number;
+  writes: number;
 }
 
 /** Busy and total jiffies of every core since boot (Linux); NaN elsewhere. */
@@ -56,6 +61,29 @@ function machineCpu(): { busy: number; total: number } {
   } catch {
     return { busy: NaN, total: NaN };
   }
+}
+
+const TICK_US = 1e6 / 100; // USER_HZ: 100 on Linux
+
+/** CPU (µs, user + system) of every process named `postgres` now (Linux; 0 elsewhere): the server's backends. */
+function postgresCpu(): number {
+  let ticks = 0;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return ticks * TICK_US;
 }
 
 /** Polls `done` every 10 ms (a real event: the receiver's count) until it holds, or fails after `timeoutMs`. */
@@ -112,29 +140,29 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
       d.on('delivered', () => delivered++);
       d.on('failed', () => failed++);
       const endpoints = urls.map((url) => ({ url, secret: ctx.secret }));
-      const [cpu0, m0, t0] = [process.cpuUsage(), machineCpu(), performance.now()];
+      const [cpu0, m0, p0, t0] = [process.cpuUsage(), machineCpu(), postgresCpu(), performance.now()];
       await produce(d, endpoints, total, CALLERS);
       await d.onIdle();
       await d.close();
-      const [ms, cpu, m1] = [performance.now() - t0, process.cpuUsage(cpu0), machineCpu()];
+      const [ms, cpu, m1, p1] = [performance.now() - t0, process.cpuUsage(cpu0), machineCpu(), postgresCpu()];
       await checked('memory', total, delivered, failed);
-      return { ms, cpuUs: cpu.user + cpu.system, machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total) };
+      return { ms, cpuUs: cpu.user + cpu.system, machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total), pgCpuUs: p1 - p0, claims: NaN, writes: NaN };
     };
 
     const postgres = async (k: number, total: number): Promise<Run> => {
       const schema = newSchema();
       const active = workers.slice(0, k);
       await Promise.all(active.map((w) => open(w, schema, urls, 15_000)));
-      const [m0, t0] = [machineCpu(), performance.now()];
+      const [m0, p0, t0] = [machineCpu(), postgresCpu(), performance.now()];
       const sent = active.map((w, i) => w.ask({ cmd: 'send', total: Math.floor(total / k) + (i < total % k ? 1 : 0), callers: Math.ceil(CALLERS / k) }, 'sent'));
       await until(`${total} deliveries from ${k} process(es)`, async () => (await count()) >= total);
-      const [ms, m1] = [performance.now() - t0, machineCpu()];
+      const [ms, m1, p1] = [performance.now() - t0, machineCpu(), postgresCpu()];
       await Promise.all(sent);
       const closed: Reply[] = await Promise.all(active.map((w) => w.ask({ cmd: 'close' }, 'closed')));
       const sum = (f: string) => closed.reduce((n, r) => n + (r[f] as number), 0);
       await checked(`Postgres × ${k}`, total, sum('delivered'), sum('failed'));
       await drop(schema);
-      return { ms, cpuUs: sum('cpuUs'), machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total) };
+      return { ms, cpuUs: sum('cpuUs'), machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total), pgCpuUs: p1 - p0, claims: sum('claims'), writes: sum('writes') };
     };
 
     const modes: Mode[] = ['memory', 'pg1', 'pg3'];
@@ -151,7 +179,8 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
         gcHeap();
         const result = mode === 'memory' ? await memory(n) : await postgres(mode === 'pg1' ? 1 : PROCESSES, n);
         if (r > 0) results[mode].push(result);
-        line.push(`${mode} ${Math.round((n / result.ms) * 1000).toLocaleString('en-US')}/s (machine ${Math.round(result.machineBusy * 100)}% busy)`);
+        const store = mode === 'memory' ? '' : `, ${result.claims} claims, ${(n / result.writes).toFixed(1)} per commit`;
+        line.push(`${mode} ${Math.round((n / result.ms) * 1000).toLocaleString('en-US')}/s (machine ${Math.round(result.machineBusy * 100)}% busy, Postgres ${Math.round(result.pgCpuUs / n)} µs/msg${store})`);
         bar.tick();
       }
       ctx.note(`${r === 0 ? 'warm-up' : `round ${r}/${rounds}`}: ${line.join(', ')}`);
@@ -194,6 +223,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
     const ratio = (a: Mode, b: Mode) => median(results[a].map((x, i) => results[b][i]!.ms / x.ms));
     const perMessage = (mode: Mode) => median(results[mode].map((x) => x.cpuUs / messages));
     const busy = (mode: Mode) => median(results[mode].map((x) => x.machineBusy));
+    const per = (mode: Mode, f: (x: Run) => number) => median(results[mode].map(f));
     const scale = ratio('pg3', 'pg1');
     return {
       id: '18',
@@ -206,6 +236,12 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
         { metric: 'Postgres × 1 ÷ memory', unit: '×', dispatcher: ratio('pg1', 'memory') },
         { metric: 'CPU per message, Postgres × 1 (dispatcher process)', unit: 'µs', dispatcher: perMessage('pg1') },
         { metric: `CPU per message, Postgres × ${PROCESSES} (dispatcher processes)`, unit: 'µs', dispatcher: perMessage('pg3') },
+        { metric: 'Postgres server CPU per message, × 1', unit: 'µs', dispatcher: per('pg1', (x) => x.pgCpuUs / messages) },
+        { metric: `Postgres server CPU per message, × ${PROCESSES}`, unit: 'µs', dispatcher: per('pg3', (x) => x.pgCpuUs / messages) },
+        { metric: 'messages per write transaction, × 1', unit: 'count', dispatcher: per('pg1', (x) => messages / x.writes) },
+        { metric: `messages per write transaction, × ${PROCESSES} (each process commits its own)`, unit: 'count', dispatcher: per('pg3', (x) => messages / x.writes) },
+        { metric: 'claim queries per 1,000 messages, × 1', unit: 'count', dispatcher: per('pg1', (x) => (x.claims * 1000) / messages) },
+        { metric: `claim queries per 1,000 messages, × ${PROCESSES}`, unit: 'count', dispatcher: per('pg3', (x) => (x.claims * 1000) / messages) },
         { metric: 'machine busy during Postgres × 1 (every program, all cores)', unit: '%', dispatcher: busy('pg1') },
         { metric: `machine busy during Postgres × ${PROCESSES} (every program, all cores)`, unit: '%', dispatcher: busy('pg3') },
         { metric: `takeover: first of a killed process's messages delivered (leaseMs ${LEASE_MS.toLocaleString('en-US')})`, unit: 's', dispatcher: median(takeover.map((x) => x.firstMs)) / 1000 },

@@ -58,7 +58,7 @@ interface Run {
 }
 
 export async function run(ctx: Context): Promise<ScenarioResult> {
-  const messages = ctx.pick(4_000, 30_000);
+  const messages = ctx.pick(4_000, 20_000);
   const rounds = ctx.pick(3, 5);
   const takeovers = ctx.pick(2, 3);
   const held = ctx.pick(200, 1_000);

@@ -111,12 +111,14 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
       return { ms, cpuUs: cpu.user + cpu.system, machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total), pgCpuUs: postgresCpuUs(p0, p1), claims: NaN, writes: NaN };
     };
 
+    /** `k` processes share `total` messages and `callers` callers (split as evenly as whole numbers allow). */
     const postgres = async (k: number, total: number, callers: number): Promise<Run> => {
       const schema = newSchema();
       const active = workers.slice(0, k);
       await Promise.all(active.map((w) => open(w, schema, urls, 15_000)));
       const [m0, p0, t0] = [machineCpu(), postgresTicks(), performance.now()];
-      const sent = active.map((w, i) => w.ask({ cmd: 'send', total: Math.floor(total / k) + (i < total % k ? 1 : 0), callers }, 'sent'));
+      const share = (n: number, i: number) => Math.floor(n / k) + (i < n % k ? 1 : 0);
+      const sent = active.map((w, i) => w.ask({ cmd: 'send', total: share(total, i), callers: share(callers, i) }, 'sent'));
       await until(`18: ${total} deliveries from ${k} process(es)`, async () => (await count()) >= total);
       const [ms, m1, p1] = [performance.now() - t0, machineCpu(), postgresTicks()];
       await Promise.all(sent);
@@ -140,7 +142,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
         await rx.reset();
         gcHeap();
         const result =
-          mode === 'memory' ? await memory(n) : mode === 'pg1' ? await postgres(1, n, CALLERS) : await postgres(PROCESSES, n, mode === 'pg3' ? Math.ceil(CALLERS / PROCESSES) : CALLERS);
+          mode === 'memory' ? await memory(n) : mode === 'pg1' ? await postgres(1, n, CALLERS) : await postgres(PROCESSES, n, mode === 'pg3' ? CALLERS : CALLERS * PROCESSES);
         if (r > 0) results[mode].push(result);
         const store = mode === 'memory' ? '' : `, ${result.claims} claims, ${(n / result.writes).toFixed(1)} per commit`;
         line.push(`${mode} ${Math.round((n / result.ms) * 1000).toLocaleString('en-US')}/s (machine ${Math.round(result.machineBusy * 100)}% busy, Postgres ${Math.round(result.pgCpuUs / n)} µs/msg${store})`);
@@ -194,7 +196,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
       rows: [
         { metric: 'deliveries/s, memory store (one process)', unit: '/s', dispatcher: rate('memory') },
         { metric: 'deliveries/s, Postgres × 1 process', unit: '/s', dispatcher: rate('pg1') },
-        { metric: `deliveries/s, Postgres × ${PROCESSES} processes (${Math.ceil(CALLERS / PROCESSES)} callers each)`, unit: '/s', dispatcher: rate('pg3') },
+        { metric: `deliveries/s, Postgres × ${PROCESSES} processes (${CALLERS} callers in all)`, unit: '/s', dispatcher: rate('pg3') },
         { metric: `Postgres × ${PROCESSES} ÷ Postgres × 1 (the same ${CALLERS} callers in all)`, unit: '×', dispatcher: scale, target: '≥ 1', pass: scale >= 1 },
         { metric: `deliveries/s, Postgres × ${PROCESSES}, ${CALLERS} callers each`, unit: '/s', dispatcher: rate('pg3each') },
         { metric: `Postgres × ${PROCESSES} (${CALLERS} callers each) ÷ Postgres × 1`, unit: '×', dispatcher: ratio('pg3each', 'pg1') },

@@ -30,6 +30,8 @@ const SCENARIOS: Record<string, [name: string, load: () => Promise<Scenario>]> =
   '15': ['telemetry cost', () => import('./scenarios/15-telemetry-cost.js')],
   '16': ['group commit vs naive SQLite', () => import('./scenarios/16-group-commit.js')],
   '17': ['durable vs BullMQ', () => import('./scenarios/17-bullmq-peer.js')],
+  '18': ['Postgres store, 1 and 3 processes', () => import('./scenarios/18-postgres-processes.js')],
+  '19': ['shared rate limit, 3 processes', () => import('./scenarios/19-shared-rate.js')],
 };
 
 const HELP = `Usage: npm run bench -- [flags]

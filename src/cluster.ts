@@ -11,6 +11,8 @@ export interface Cluster {
   /** Each rate-limited host's limiter, shared through Redis. */
   readonly rateLimiter: RateLimiterFactory;
   readonly breakers: SharedBreakers;
+  /** Settles once Redis's first connection is up or refused (or after a bounded wait). */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export function startCluster(option: unknown, clock: Clock, attemptTimeoutMs: nu
   return {
     rateLimiter: (limit, now, wakeActor, origin) => new RedisRateLimiter(limit, now, wakeActor, link, origin, clock),
     breakers,
+    ready: link.connected,
     async close() {
       await breakers.close();
       await link.close();

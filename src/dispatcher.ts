@@ -118,10 +118,14 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   /**
    * Resolves once the store is open and the messages an earlier run left unfinished are
    * queued again (their attempts and retry times kept); rejects with `WD_STORE_UNAVAILABLE`
-   * when the store cannot be opened. Sends made before it wait for it.
+   * when the store cannot be opened. Sends made before it wait for it. With `cluster`, it also
+   * waits for Redis's first connection (up, refused, or 2 s at most), so the first sends already
+   * share the host limits.
    */
   ready(): Promise<void> {
-    return this.#persistence.ready;
+    const cluster = this.#cluster;
+    // In a cluster, also the first Redis connection: sends made before it limit per process.
+    return cluster === undefined ? this.#persistence.ready : Promise.all([this.#persistence.ready, cluster.ready]).then(() => {});
   }
 
   /** Failed messages kept by the store, newest first: `{ origin?, reason?, limit?, cursor? }`. */

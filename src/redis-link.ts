@@ -44,6 +44,8 @@ const BUCKET_SHA = createHash('sha1').update(BUCKET_SCRIPT).digest('hex');
 export const COMMAND_TIMEOUT_MS = 500;
 /** After a failed command, how long the shared state is left alone before it is tried again. */
 export const RETRY_AFTER_FAILURE_MS = 1_000;
+/** How long `ready()` waits for the first connection before the process starts on local limits. */
+export const FIRST_CONNECTION_WAIT_MS = 2_000;
 
 /**
  * The dispatcher's connection to the cluster's shared state, and whether it is usable now.
@@ -66,8 +68,19 @@ export class RedisLink {
   readonly #onReady = (): void => {
     this.#wasReady = true;
     this.#quietUntil = 0;
+    this.#settleFirst();
   };
-  readonly #onClose = (): void => this.failed(new Error('the connection closed'));
+  readonly #onClose = (): void => {
+    this.#settleFirst();
+    this.failed(new Error('the connection closed'));
+  };
+  #settleFirst: () => void = () => {};
+  /**
+   * Settles once the first connection is up, refused, or {@link FIRST_CONNECTION_WAIT_MS} has
+   * passed: until then each process limits on its own, so sends made right after `ready()`
+   * would overshoot a shared limit by the other processes' bursts.
+   */
+  readonly connected: Promise<void>;
   readonly #onError = (): void => {
     // Reported through `close` and failed commands; without a listener ioredis would log it.
   };
@@ -78,6 +91,17 @@ export class RedisLink {
     this.#owned = cluster.owned;
     this.#clock = clock;
     this.#warn = warn;
+    this.connected =
+      this.client.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = clock.setTimer(() => this.#settleFirst(), FIRST_CONNECTION_WAIT_MS, false);
+            this.#settleFirst = () => {
+              timer.cancel();
+              this.#settleFirst = () => {};
+              resolve();
+            };
+          });
     this.client.on('ready', this.#onReady);
     this.client.on('close', this.#onClose);
     if (this.#owned) this.client.on('error', this.#onError);

@@ -4,6 +4,7 @@
  * an outage (a TCP proxy in front of Redis, cut and restored) falls back to local limits with
  * a warning, refuses nothing, loses nothing, and shares again once Redis is back.
  */
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import type { BreakerChange, ClusterWarning, Dispatcher } from '../src/index.js';
 import { Terminals, newSecret, scoped } from './helpers.js';
@@ -111,5 +112,23 @@ describeRedis('dispatchers sharing Redis', () => {
     expect(done.duplicates()).toEqual([]);
     expect(warnings).toHaveLength(2);
     expect(rx.count).toBe(sent);
+  });
+
+  it('ready() waits for the first Redis connection, so the first sends already share the limits', async () => {
+    const client = new Redis({ ...REDIS, lazyConnect: true });
+    cleanup.push(() => void client.disconnect());
+    const d = dispatcher({ cluster: { redis: client, keyPrefix: prefix } });
+    expect(client.status).not.toBe('ready');
+    await d.ready();
+    expect(client.status).toBe('ready');
+  });
+
+  it('ready() still resolves when Redis refuses the first connection: the process starts on local limits', async () => {
+    const warnings: ClusterWarning[] = [];
+    // Port 1 on loopback: refused at once, nothing listens there.
+    const d = dispatcher({ cluster: { redis: { host: '127.0.0.1', port: 1, retryStrategy: () => null }, keyPrefix: prefix } });
+    d.on('warning', (w) => warnings.push(w));
+    await d.ready();
+    expect(warnings.map((w) => w.kind)).toEqual(['cluster-unavailable']);
   });
 });

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
+import { maxInWindow } from '../bench/lib/stats.js';
 import { Receiver } from './receiver.js';
 import { describeRedis, dropKeys, testPrefix } from './support/redis.js';
 
@@ -21,14 +22,6 @@ const LIMIT = { perSecond: 100, burst: 10 };
 // unspent past its hold, and its share of the rate is lost.
 const CONCURRENCY = 10;
 
-function maxInAnyWindow(times: number[], w: number): number {
-  let best = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i]! - times[j]! >= w) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
 
 /** Resolves with the child once it printed `line`; collects its whole output. */
 function waitFor(child: ChildProcessWithoutNullStreams, out: { text: string }, line: RegExp): Promise<void> {
@@ -77,7 +70,7 @@ describeRedis('three processes sharing one host limit', () => {
     // once) and before the last few, which a loaded machine may straggle.
     const [from, to] = [Math.floor(total * 0.05), Math.floor(total * 0.95)];
     const rate = ((to - from) * 1000) / (arrivals[to]! - arrivals[from]!);
-    const worst = maxInAnyWindow(arrivals, 1_000);
+    const worst = maxInWindow(arrivals, 1_000);
     const summary = `three processes: ${total} deliveries in ${spanMs} ms, ${rate.toFixed(1)}/s sustained, at most ${worst} in any second`;
     console.log(summary);
     expect(rate, summary).toBeGreaterThanOrEqual(90);

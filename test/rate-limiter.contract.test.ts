@@ -6,6 +6,7 @@
  * so it runs on the real clock for short spells, and its lower bound allows for a busy machine.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { maxInWindow } from '../bench/lib/stats.js';
 import { BottleneckRateLimiter } from '../src/bottleneck-rate-limiter.js';
 import { systemClock } from '../src/clock.js';
 import { LocalRateLimiter } from '../src/local-rate-limiter.js';
@@ -86,14 +87,6 @@ async function drive({ make: factory, fake }: Implementation, limit: Required<Ra
   return { times, limiter };
 }
 
-function maxInAnyWindow(times: number[], w: number): number {
-  let best = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i]! - times[j]! >= w) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
 
 describe.each(implementations)('$name', (impl) => {
   afterEach(() => void vi.useRealTimers());
@@ -107,7 +100,7 @@ describe.each(implementations)('$name', (impl) => {
     start();
     const { times, limiter } = await drive(impl, limit, impl.ms, 1_000_000);
     await limiter.close();
-    expect(maxInAnyWindow(times, 1000)).toBeLessThanOrEqual(limit.perSecond + limit.burst);
+    expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(limit.perSecond + limit.burst);
     // What the rate earned over the spell, less the floor's allowance; and always past the first bucket.
     expect(times.length).toBeGreaterThanOrEqual(Math.floor(((limit.perSecond * impl.ms) / 1000) * impl.floor));
     expect(times.length).toBeGreaterThan(limit.burst);

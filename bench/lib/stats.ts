@@ -17,6 +17,18 @@ export function maxInWindow(times: number[], ms: number): number {
   return best;
 }
 
+/**
+ * A rate-limited host's arrivals (ms, sorted) against its limit: the steady rate as a share of
+ * `perSecond`, from one second after the first arrival (past the initial burst, the connections
+ * being opened and the JIT warming up) to the last, and the most arrivals in any second.
+ */
+export function rateAccuracy(times: number[], perSecond: number): { achieved: number; span: number; worst: number } {
+  const from = times[0]! + 1000;
+  const steady = times.filter((t) => t >= from);
+  const span = (times.at(-1)! - from) / 1000;
+  return { achieved: steady.length / span / perSecond, span, worst: maxInWindow(times, 1000) };
+}
+
 /** A latency histogram in microseconds, 1 µs to 60 s, 3 significant digits. */
 export function histogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });

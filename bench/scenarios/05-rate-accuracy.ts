@@ -7,7 +7,7 @@ import { Dispatcher } from '../../src/index.js';
 import type { Context, ScenarioResult, Row } from '../lib/context.js';
 import { EVENT } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';
-import { maxInWindow } from '../lib/stats.js';
+import { rateAccuracy } from '../lib/stats.js';
 
 export async function run(ctx: Context): Promise<ScenarioResult> {
   const limits = [10, 100, 1_000, 5_000];
@@ -36,13 +36,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   limits.forEach((perSecond, i) => {
     const burst = Math.max(1, perSecond / 10);
     const times = (stats.times[rx.ports[i]!] ?? []).sort((a, b) => a - b);
-    // The steady rate: from one second after the first arrival (past the initial burst, the
-    // connections being opened and the JIT warming up) to the last.
-    const from = times[0]! + 1000;
-    const steady = times.filter((t) => t >= from);
-    const span = (times.at(-1)! - from) / 1000;
-    const achieved = steady.length / span / perSecond;
-    const worst = maxInWindow(times, 1000);
+    const { achieved, span, worst } = rateAccuracy(times, perSecond);
     details[`${perSecond}/s`] = { arrivals: times.length, span, worst };
     rows.push(
       { metric: `${perSecond}/s: achieved ÷ configured`, unit: '%', dispatcher: achieved, target: '≥ 95%', pass: achieved >= 0.95 },

@@ -18,7 +18,7 @@ import { Redis } from 'ioredis';
 import { Child } from '../lib/child.js';
 import type { Context, Row, ScenarioResult } from '../lib/context.js';
 import { Receivers } from '../lib/receivers.js';
-import { maxInWindow } from '../lib/stats.js';
+import { rateAccuracy } from '../lib/stats.js';
 
 const REDIS = { host: '127.0.0.1', port: 6379 } as const;
 const PROCESSES = 3;
@@ -69,12 +69,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
         continue;
       }
       const times = (stats.times[rx.ports[i]!] ?? []).sort((a, b) => a - b);
-      // Sustained: from one second after the first arrival (past the burst) to the last.
-      const from = times[0]! + 1000;
-      const steady = times.filter((t) => t >= from);
-      const span = (times.at(-1)! - from) / 1000;
-      const achieved = steady.length / span / perSecond;
-      const worst = maxInWindow(times, 1000);
+      const { achieved, span, worst } = rateAccuracy(times, perSecond);
       // Where the busiest second was: its arrivals, in ms after the first (kept for small limits only).
       const at = times.findIndex((t, j) => j + worst <= times.length && times[j + worst - 1]! - t < 1000);
       const busiest = worst <= 20 ? times.slice(at, at + worst).map((t) => t - times[0]!) : { fromMs: times[at]! - times[0]! };

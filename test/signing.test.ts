@@ -5,7 +5,7 @@ import { Webhook as SvixWebhook } from 'svix';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { verifyWebhook } from '../src/index.js';
 import { decodeSecretKey, parseSecrets, pushSignatureHeaders, signatureValue } from '../src/signing.js';
-import { newSecret } from './helpers.js';
+import { newSecret, signatureHeaders } from './helpers.js';
 
 const body = Buffer.from('{"id":"evt_1","type":"t","timestamp":"2026-01-01T00:00:00.000Z","data":{}}');
 const now = 1_800_000_000_000;
@@ -14,11 +14,7 @@ const at = { now: () => now };
 
 /** The headers our sender puts on a request, as a receiver's record. */
 function signed(secrets: string | string[], id = 'evt_1', unix = ts, payload = body, scheme: 'standard-webhooks' | 'timestamped-hex' = 'standard-webhooks'): Record<string, string> {
-  const flat: string[] = [];
-  pushSignatureHeaders(flat, scheme, parseSecrets(scheme, secrets), id, unix, payload);
-  const headers: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) headers[flat[i]!] = flat[i + 1]!;
-  return headers;
+  return signatureHeaders(secrets, unix, payload, id, scheme);
 }
 
 /** Does `verify` accept? Any throw is a refusal. */

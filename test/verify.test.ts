@@ -1,8 +1,7 @@
 import * as crypto from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { verifyWebhook, type VerifyOptions, type WebhookEnvelope } from '../src/index.js';
-import { parseSecrets, pushSignatureHeaders } from '../src/signing.js';
-import { newSecret, scoped } from './helpers.js';
+import { newSecret, scoped, signatureHeaders } from './helpers.js';
 
 // Every comparison goes through the real timingSafeEqual; the spy only counts.
 vi.mock('node:crypto', async (importOriginal) => {
@@ -19,9 +18,7 @@ const VERIFICATION = { code: 'WD_VERIFICATION_FAILED' };
 const OPTIONS = { code: 'WD_INVALID_OPTIONS' };
 
 function signed(secrets: string | string[], unix = ts, payload: Buffer = body, id = 'evt_1'): Record<string, string> {
-  const flat: string[] = [];
-  pushSignatureHeaders(flat, 'standard-webhooks', parseSecrets('standard-webhooks', secrets), id, unix, payload);
-  return { [flat[0]!]: flat[1]!, [flat[2]!]: flat[3]!, [flat[4]!]: flat[5]! };
+  return signatureHeaders(secrets, unix, payload, id);
 }
 
 /** The thrown error, for asserting on its code, message and cause together. */

@@ -3,9 +3,8 @@ import type { RateLimit } from './options.js';
 /**
  * One host's rate limit, as the host actor sees it: one question per send.
  *
- * Implementations: {@link LocalRateLimiter} (an exact token bucket, no timers: the default),
- * {@link BottleneckRateLimiter} (a budget kept in Bottleneck, in batches) and
- * {@link RedisRateLimiter} (one bucket in Redis shared by every process, in batches).
+ * Implementations: {@link LocalRateLimiter} (an exact token bucket, no timers: the default)
+ * and {@link RedisRateLimiter} (one bucket in Redis shared by every process, in batches).
  */
 export interface RateLimiter {
   /**
@@ -28,7 +27,7 @@ export type RateLimiterFactory = (limit: Required<RateLimit>, now: number, wake:
 
 /** Refills per second when the rate allows: fine enough to spread load, coarse enough to be cheap. */
 const REFILLS_PER_SECOND = 10;
-/** The finest refill interval. Below it Bottleneck's heartbeat would cost more than it meters. */
+/** The finest refill interval: a batch taken more often would cost more than it meters. */
 const MIN_INTERVAL_MS = 20;
 
 /** How a rate limit maps onto a bucket refilled in steps. Exported for tests and benchmarks. */
@@ -39,8 +38,6 @@ export interface BucketShape {
   intervalMs: number;
   /** The most the bucket holds: `max(burst, amount)`. */
   capacity: number;
-  /** Bottleneck's heartbeat: how late a refill can be. */
-  heartbeatMs: number;
 }
 
 export function bucketShape({ perSecond, burst }: Required<RateLimit>): BucketShape {
@@ -49,6 +46,5 @@ export function bucketShape({ perSecond, burst }: Required<RateLimit>): BucketSh
   let amount = Math.max(1, Math.floor(Math.min(perSecond / REFILLS_PER_SECOND, burst)));
   if ((1000 * amount) / perSecond < MIN_INTERVAL_MS) amount = Math.ceil((perSecond * MIN_INTERVAL_MS) / 1000);
   const intervalMs = (1000 * amount) / perSecond;
-  const heartbeatMs = Math.min(100, Math.max(5, Math.round(intervalMs / 10)));
-  return { amount, intervalMs, capacity: Math.max(burst, amount), heartbeatMs };
+  return { amount, intervalMs, capacity: Math.max(burst, amount) };
 }

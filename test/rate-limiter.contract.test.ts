@@ -2,12 +2,12 @@
  * One contract for every rate limiter behind the actor's `admit` seam. Each implementation is
  * driven the way a backlogged host drives it and must keep every window under
  * `perSecond + burst` while still delivering the rate it promises. The local limiter runs on
- * fake timers; Bottleneck's promise-and-heartbeat machinery does not advance under fake timers,
- * so it runs on the real clock for short spells, and its lower bound allows for a busy machine.
+ * fake timers; the Redis limiter's round trips and server clock do not advance under fake
+ * timers, so it runs on the real clock for short spells, and its lower bound allows for a busy
+ * machine.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { maxInWindow } from '../bench/lib/stats.js';
-import { BottleneckRateLimiter } from '../src/bottleneck-rate-limiter.js';
 import { systemClock } from '../src/clock.js';
 import { LocalRateLimiter } from '../src/local-rate-limiter.js';
 import type { RateLimit } from '../src/options.js';
@@ -34,7 +34,6 @@ interface Implementation {
 
 const implementations: Implementation[] = [
   { name: 'LocalRateLimiter', make: (limit, now) => new LocalRateLimiter(limit, now), fake: true, floor: 0.95, ms: 4_000 },
-  { name: 'BottleneckRateLimiter (local datastore)', make: (limit, now, wake) => new BottleneckRateLimiter(limit, now, wake), fake: false, floor: 0, ms: 1_500 },
 ];
 
 // The Redis limiter (server clock, real round trips) runs on the real clock too; each limiter
@@ -51,7 +50,7 @@ if (redis !== undefined) {
     name: 'RedisRateLimiter (one bucket in Redis)',
     make: (limit, now, wake) => new RedisRateLimiter(limit, now, wake, redis.link, `http://contract-${origins++}.test`, systemClock),
     fake: false,
-    // Real round trips on the real clock: as for Bottleneck, the test proves the ceiling and
+    // Real round trips on the real clock: the test proves the ceiling and
     // liveness (two CPU burners beside the suite cut it to 65% of the rate), and benchmark 19
     // measures the rate it sustains (100.1–100.2% at 10, 100 and 1,000/s across 3 processes).
     floor: 0,

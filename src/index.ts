@@ -1,8 +1,8 @@
 export { Dispatcher } from './dispatcher.js';
-export type { DispatcherInternals } from './internals.js';
-export { verifyWebhook, type VerifyOptions, type HeadersLike, type WebhookEnvelope } from './verify.js';
-export { WebhookError, isWebhookError, type WebhookErrorCode } from './errors.js';
-export { DEFAULTS } from './options.js';
+export type { DispatcherInternals } from './config/internals.js';
+export { verifyWebhook, type VerifyOptions, type HeadersLike, type WebhookEnvelope } from './receiver/verify.js';
+export { WebhookError, isWebhookError, type WebhookErrorCode } from './core/errors.js';
+export { DEFAULTS } from './config/options.js';
 export type {
   BreakerOptions,
   CloseOptions,
@@ -11,12 +11,12 @@ export type {
   RateLimit,
   RetryOptions,
   SignatureScheme,
-} from './options.js';
-export type { LookupFunction } from './address-policy.js';
-export { systemClock, type Clock, type Timer } from './clock.js';
-export type { SendOptions } from './send-options.js';
-export type { ClusterOptions } from './cluster-options.js';
-export type { AttemptResult, Transport, TransportFactory } from './transport.js';
+} from './config/options.js';
+export type { LookupFunction } from './security/address-policy.js';
+export { systemClock, type Clock, type Timer } from './core/clock.js';
+export type { SendOptions } from './config/send-options.js';
+export type { ClusterOptions } from './cluster/cluster-options.js';
+export type { AttemptResult, Transport, TransportFactory } from './transport/undici-transport.js';
 export type {
   Attempt,
   BreakerChange,
@@ -34,9 +34,9 @@ export type {
   Receipt,
   Retry,
   WebhookEvent,
-} from './types.js';
-export type { MessageStore, StoreOp, AttemptRecord, DeadLetter, DeadLetterQuery, MessageHistory } from './store.js';
-export type { MessageRecord } from './message-record.js';
-export type { Retention } from './persistence.js';
-export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
-export type { TelemetryOptions } from './otel.js';
+} from './model/types.js';
+export type { MessageStore, StoreOp, AttemptRecord, DeadLetter, DeadLetterQuery, MessageHistory } from './persistence/store.js';
+export type { MessageRecord } from './model/message-record.js';
+export type { Retention } from './persistence/persistence.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory/memory-store.js';
+export type { TelemetryOptions } from './telemetry/open-telemetry.js';

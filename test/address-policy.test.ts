@@ -3,7 +3,7 @@ import net, { type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AddressPolicy, type LookupFunction } from '../src/address-policy.js';
+import { AddressPolicy, type LookupFunction } from '../src/security/address-policy.js';
 import { Dispatcher } from '../src/index.js';
 import { newSecret, Terminals } from './helpers.js';
 import { okClose, Receiver } from './receiver.js';

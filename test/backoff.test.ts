@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fullJitterDelay, parseRetryAfter } from '../src/backoff.js';
+import { fullJitterDelay, parseRetryAfter } from '../src/delivery/backoff.js';
 
 describe('full-jitter backoff', () => {
   it('stays within [0, min(max, base·2^n)) for any attempt and random draw', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker } from '../src/circuit-breaker.js';
-import type { BreakerState } from '../src/types.js';
+import { CircuitBreaker } from '../src/delivery/circuit-breaker.js';
+import type { BreakerState } from '../src/model/types.js';
 
 const THRESHOLD = 3;
 const COOLDOWN = 1_000;

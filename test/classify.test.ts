@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyError, classifyStatus } from '../src/classify.js';
+import { classifyError, classifyStatus } from '../src/delivery/classify.js';
 
 describe('response classification', () => {
   it.each([

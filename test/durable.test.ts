@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Dispatcher, type DispatcherOptions, type Failed } from '../src/index.js';
-import type { StoreOp } from '../src/store.js';
-import { MemoryStore } from '../src/stores/memory-store.js';
+import type { StoreOp } from '../src/persistence/store.js';
+import { MemoryStore } from '../src/stores/memory/memory-store.js';
 import { WebhookRecorder, type Responder } from '../src/testing.js';
 import { ManualClock } from './support/clock.js';
 

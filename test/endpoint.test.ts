@@ -3,9 +3,9 @@ import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AddressPolicy } from '../src/address-policy.js';
-import { EndpointResolver, ResolvedEndpoint } from '../src/endpoint.js';
-import { MAX_HEADER_VALUE_LENGTH } from '../src/http-fields.js';
+import { AddressPolicy } from '../src/security/address-policy.js';
+import { EndpointResolver, ResolvedEndpoint } from '../src/model/endpoint.js';
+import { MAX_HEADER_VALUE_LENGTH } from '../src/core/http-fields.js';
 import { newSecret, scoped, refusal } from './helpers.js';
 
 /** undici's own check, the one a request's headers meet at dispatch. */

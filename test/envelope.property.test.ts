@@ -1,7 +1,7 @@
 /** The body is `JSON.stringify({ id, type, timestamp, data })` byte for byte, however it is built. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { prepareEvent } from '../src/envelope.js';
+import { prepareEvent } from '../src/model/envelope.js';
 
 const wrapped = (id: string, type: string, timestamp: Date, data: unknown) => JSON.stringify({ id, type, timestamp: timestamp.toISOString(), data });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit } from '../src/group-commit.js';
-import { MemoryStore } from '../src/stores/memory-store.js';
+import { GroupCommit } from '../src/persistence/group-commit.js';
+import { MemoryStore } from '../src/stores/memory/memory-store.js';
 import { T0, accept, delivered, newId, record } from './support/store-fixtures.js';
 
 describe('GroupCommit', () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, expect } from 'vitest';
-import { parseSecrets, pushSignatureHeaders } from '../src/signing.js';
+import { parseSecrets, pushSignatureHeaders } from '../src/signing/signatures.js';
 import { Dispatcher, WebhookError, type SignatureScheme, type Delivered, type DispatcherInternals, type DispatcherOptions, type Failed } from '../src/index.js';
 import { Receiver, type Handler } from './receiver.js';
 

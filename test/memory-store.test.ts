@@ -1,6 +1,6 @@
 /** What only the memory store has: bounds, so a long-running process keeps a bounded past. */
 import { describe, expect, it } from 'vitest';
-import { MemoryStore } from '../src/stores/memory-store.js';
+import { MemoryStore } from '../src/stores/memory/memory-store.js';
 import { T0, accept, delivered, failed, record } from './support/store-fixtures.js';
 
 async function opened(options?: ConstructorParameters<typeof MemoryStore>[0]): Promise<MemoryStore> {

@@ -1,13 +1,13 @@
 /** A message becomes a plain row and comes back the same: what the durable stores build on. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AddressPolicy } from '../src/address-policy.js';
-import { EndpointResolver } from '../src/endpoint.js';
-import { prepareEvent } from '../src/envelope.js';
-import { uuidv7 } from '../src/ids.js';
-import type { Message } from '../src/message.js';
-import { fromRecord, toRecord, type MessageRecord } from '../src/message-record.js';
-import { pushSignatureHeaders } from '../src/signing.js';
+import { AddressPolicy } from '../src/security/address-policy.js';
+import { EndpointResolver } from '../src/model/endpoint.js';
+import { prepareEvent } from '../src/model/envelope.js';
+import { uuidv7 } from '../src/core/ids.js';
+import type { Message } from '../src/model/message.js';
+import { fromRecord, toRecord, type MessageRecord } from '../src/model/message-record.js';
+import { pushSignatureHeaders } from '../src/signing/signatures.js';
 
 const resolver = new EndpointResolver('standard-webhooks', new AddressPolicy(false, []), false);
 const secret = () => fc.uint8Array({ minLength: 24, maxLength: 64 }).map((b) => `whsec_${Buffer.from(b).toString('base64')}`);

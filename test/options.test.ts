@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Dispatcher, DEFAULTS, WebhookError } from '../src/index.js';
-import { LIMITS, OPTION_KEYS, resolveCloseOptions, resolveOptions } from '../src/options.js';
-import { editDistance, nearest } from '../src/option-checks.js';
+import { LIMITS, OPTION_KEYS, resolveCloseOptions, resolveOptions } from '../src/config/options.js';
+import { editDistance, nearest } from '../src/core/option-checks.js';
 import { newSecret, refusal } from './helpers.js';
 
 const DAY = 86_400_000;

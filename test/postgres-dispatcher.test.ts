@@ -4,9 +4,9 @@
  * `leaseMs`, and an ordered host served in acceptance order across two dispatchers.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { systemClock, type Clock, type Timer } from '../src/clock.js';
+import { systemClock, type Clock, type Timer } from '../src/core/clock.js';
 import type { Dispatcher } from '../src/index.js';
-import { postgresStore } from '../src/stores/postgres-store.js';
+import { postgresStore } from '../src/stores/postgres/postgres-store.js';
 import { Terminals, newSecret, testDispatcher } from './helpers.js';
 import { Receiver, ok } from './receiver.js';
 import { KEY } from './support/store-fixtures.js';

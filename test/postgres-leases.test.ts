@@ -4,9 +4,9 @@
  * owner at a time, NOTIFY for new unowned messages, and what its failures say.
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SharedStore } from '../src/shared-store.js';
-import type { StoreOp } from '../src/store.js';
-import { postgresStore } from '../src/stores/postgres-store.js';
+import type { SharedStore } from '../src/persistence/shared-store.js';
+import type { StoreOp } from '../src/persistence/store.js';
+import { postgresStore } from '../src/stores/postgres/postgres-store.js';
 import { KEY, T0, delivered, record } from './support/store-fixtures.js';
 import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
 import pg from 'pg';

@@ -8,11 +8,11 @@
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { maxInWindow } from '../bench/lib/stats.js';
-import { systemClock } from '../src/clock.js';
-import { LocalRateLimiter } from '../src/local-rate-limiter.js';
-import type { RateLimit } from '../src/options.js';
-import type { RateLimiter } from '../src/rate-limiter.js';
-import { RedisRateLimiter } from '../src/redis-rate-limiter.js';
+import { systemClock } from '../src/core/clock.js';
+import { LocalRateLimiter } from '../src/limits/local-rate-limiter.js';
+import type { RateLimit } from '../src/config/options.js';
+import type { RateLimiter } from '../src/limits/rate-limiter.js';
+import { RedisRateLimiter } from '../src/cluster/redis-rate-limiter.js';
 import { describeRedis, dropKeys, link, redisAvailable, testPrefix } from './support/redis.js';
 
 type Factory = (limit: Required<RateLimit>, now: number, wake: () => void) => RateLimiter;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bucketShape } from '../src/rate-limiter.js';
-import { TokenBucket } from '../src/token-bucket.js';
+import { bucketShape } from '../src/limits/rate-limiter.js';
+import { TokenBucket } from '../src/limits/token-bucket.js';
 
 describe('token bucket shape', () => {
   // Below 1/s a one-second window can hold a full bucket and one refill: burst + 1.

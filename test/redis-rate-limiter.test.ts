@@ -7,12 +7,12 @@
  */
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/clock.js';
-import type { RateLimit } from '../src/options.js';
-import { bucketShape, type RateLimiter } from '../src/rate-limiter.js';
-import { RedisLink } from '../src/redis-link.js';
-import { RedisRateLimiter, redisBucketShape } from '../src/redis-rate-limiter.js';
-import type { ClusterWarning } from '../src/types.js';
+import { systemClock } from '../src/core/clock.js';
+import type { RateLimit } from '../src/config/options.js';
+import { bucketShape, type RateLimiter } from '../src/limits/rate-limiter.js';
+import { RedisLink } from '../src/cluster/redis-link.js';
+import { RedisRateLimiter, redisBucketShape } from '../src/cluster/redis-rate-limiter.js';
+import type { ClusterWarning } from '../src/model/types.js';
 import { RedisProxy, connect, describeRedis, dropKeys, link, testPrefix } from './support/redis.js';
 
 const prefix = testPrefix('limiter');

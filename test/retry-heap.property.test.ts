@@ -1,7 +1,7 @@
 /** The retry heap hands retries back earliest first, whatever order they arrive in, and loses none. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RetryHeap } from '../src/retry-heap.js';
+import { RetryHeap } from '../src/core/retry-heap.js';
 
 describe('retry heap', () => {
   it('pops in dueAt order across interleaved pushes and pops, and drains whatever is left', () => {

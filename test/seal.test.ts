@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FieldSealer, Sealer, readEncryptionKey } from '../src/seal.js';
+import { FieldSealer, Sealer, readEncryptionKey } from '../src/signing/seal.js';
 
 const key = randomBytes(32);
 const sealer = new Sealer(key);

@@ -1,8 +1,8 @@
 /** The seams every later feature plugs into: one clock, time-sortable ids, sealed events, a branded error. */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MAX_TIMER_MS, systemClock } from '../src/clock.js';
-import { uuidv7, uuidv7Time } from '../src/ids.js';
+import { MAX_TIMER_MS, systemClock } from '../src/core/clock.js';
+import { uuidv7, uuidv7Time } from '../src/core/ids.js';
 import { Dispatcher, WebhookError, isWebhookError } from '../src/index.js';
 
 describe('system clock', () => {
@@ -113,7 +113,7 @@ describe('events are the dispatcher’s own', () => {
 describe('WebhookError across copies of the library', () => {
   it('isWebhookError and instanceof recognise an error made by another copy of the module', async () => {
     vi.resetModules();
-    const other = await import('../src/errors.js');
+    const other = await import('../src/core/errors.js');
     expect(other.WebhookError).not.toBe(WebhookError);
     const foreign = new other.WebhookError('WD_CLOSED', 'from the other copy');
     expect(isWebhookError(foreign)).toBe(true);

@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { verifyWebhook } from '../src/index.js';
-import { decodeSecretKey, parseSecrets, pushSignatureHeaders, signatureValue } from '../src/signing.js';
+import { decodeSecretKey, parseSecrets, pushSignatureHeaders, signatureValue } from '../src/signing/signatures.js';
 import { newSecret, signatureHeaders } from './helpers.js';
 
 const body = Buffer.from('{"id":"evt_1","type":"t","timestamp":"2026-01-01T00:00:00.000Z","data":{}}');

@@ -9,9 +9,9 @@ import { chmodSync, closeSync, mkdirSync, openSync, rmSync, statSync, writeFileS
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MessageStore } from '../src/store.js';
-import { connectionOf } from '../src/stores/sqlite-handle.js';
-import { sqliteStore } from '../src/stores/sqlite-store.js';
+import type { MessageStore } from '../src/persistence/store.js';
+import { connectionOf } from '../src/stores/sqlite/sqlite-handle.js';
+import { sqliteStore } from '../src/stores/sqlite/sqlite-store.js';
 import { KEY, T0, accept, delivered, record, tempDir } from './support/store-fixtures.js';
 
 const cleanup: (() => unknown)[] = [];

@@ -8,10 +8,10 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'no
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MessageStore, StoreOp } from '../src/store.js';
-import { connectionOf } from '../src/stores/sqlite-handle.js';
-import { SQL, deadLetterSql } from '../src/stores/sqlite-rows.js';
-import { sqliteStore } from '../src/stores/sqlite-store.js';
+import type { MessageStore, StoreOp } from '../src/persistence/store.js';
+import { connectionOf } from '../src/stores/sqlite/sqlite-handle.js';
+import { SQL, deadLetterSql } from '../src/stores/sqlite/sqlite-rows.js';
+import { sqliteStore } from '../src/stores/sqlite/sqlite-store.js';
 import { KEY, T0, accept, attempt, delivered, failed, newId, record, tempDir } from './support/store-fixtures.js';
 
 const cleanup: (() => unknown)[] = [];

@@ -11,7 +11,7 @@ import { AggregationTemporality, MeterProvider, MetricReader, type DataPoint, ty
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Dispatcher } from '../src/index.js';
-import { redactQuery } from '../src/otel.js';
+import { redactQuery } from '../src/telemetry/open-telemetry.js';
 import { newSecret, refusal, scoped, Terminals } from './helpers.js';
 import { ok, status } from './receiver.js';
 

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dispatcher, Endpoint } from '../../src/index.js';
-import type { MessageStore } from '../../src/store.js';
-import { sqliteStore } from '../../src/stores/sqlite-store.js';
+import type { MessageStore } from '../../src/persistence/store.js';
+import { sqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { EVENT } from './dispatcher-run.js';
 
 /** A SQLite file in a new temporary directory, with a random key; `remove()` deletes both. */

@@ -13,7 +13,7 @@
  */
 import pg from 'pg';
 import { Dispatcher } from '../../src/index.js';
-import { postgresStore } from '../../src/stores/postgres-store.js';
+import { postgresStore } from '../../src/stores/postgres/postgres-store.js';
 import { reply, serve } from './child.js';
 import { produce } from './durable.js';
 

@@ -20,10 +20,10 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { Message } from '../../src/message.js';
-import { OpenTelemetry } from '../../src/otel.js';
-import { AttemptTelemetry } from '../../src/telemetry.js';
-import type { AttemptResult } from '../../src/transport.js';
+import type { Message } from '../../src/model/message.js';
+import { OpenTelemetry } from '../../src/telemetry/open-telemetry.js';
+import { AttemptTelemetry } from '../../src/telemetry/attempt-telemetry.js';
+import type { AttemptResult } from '../../src/transport/undici-transport.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
 import { runDispatcher, timed } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';

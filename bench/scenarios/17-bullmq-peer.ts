@@ -31,7 +31,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { Dispatcher } from '../../src/index.js';
-import { sqliteStore } from '../../src/stores/sqlite-store.js';
+import { sqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
 import { EVENT } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';

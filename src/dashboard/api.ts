@@ -12,9 +12,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from '../dispatcher.js';
-import { isWebhookError } from '../errors.js';
-import type { DeadLetterQuery } from '../store.js';
-import type { FailureReason } from '../types.js';
+import { isWebhookError } from '../core/errors.js';
+import type { DeadLetterQuery } from '../persistence/store.js';
+import type { FailureReason } from '../model/types.js';
 import type { HostActivity, SecondCounters } from './counters.js';
 import { HttpError, checkSameOrigin, readJsonObject, sendJson } from './http.js';
 import { clip } from './redact.js';

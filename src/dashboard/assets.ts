@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { WebhookError } from '../errors.js';
+import { WebhookError } from '../core/errors.js';
 
 export interface Asset {
   type: string;

@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from '../dispatcher.js';
-import type { Delivered, Failed, Retry } from '../types.js';
+import type { Delivered, Failed, Retry } from '../model/types.js';
 import { api, type ApiContext } from './api.js';
 import { assets, shell } from './assets.js';
 import { CHART_SECONDS, HostActivity, SecondCounters } from './counters.js';

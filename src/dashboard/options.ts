@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { WebhookError, describe, invalidOptions } from '../errors.js';
-import { boolean, readObject } from '../option-checks.js';
+import { WebhookError, describe, invalidOptions } from '../core/errors.js';
+import { boolean, readObject } from '../core/option-checks.js';
 
 /** Decides whether a request may see the dashboard. Only `true` lets it in. */
 export type Authorize = (req: IncomingMessage) => boolean | Promise<boolean>;

@@ -3,8 +3,8 @@
  * later version adds is never shown by accident. URLs lose their query strings, free text is
  * redacted and clipped.
  */
-import type { DeadLetter, MessageHistory } from '../store.js';
-import type { DispatcherStats, Failed, Retry } from '../types.js';
+import type { DeadLetter, MessageHistory } from '../persistence/store.js';
+import type { DispatcherStats, Failed, Retry } from '../model/types.js';
 import { CHART_SECONDS, RATE_SECONDS, type HostActivity, type SecondCounters } from './counters.js';
 import { clip, redactText, redactUrl } from './redact.js';
 

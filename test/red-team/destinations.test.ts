@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { getGlobalDispatcher, ProxyAgent, setGlobalDispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AddressPolicy, type LookupFunction } from '../../src/address-policy.js';
+import { AddressPolicy, type LookupFunction } from '../../src/security/address-policy.js';
 import { Dispatcher } from '../../src/index.js';
 import { newSecret, scoped, Terminals } from '../helpers.js';
 import { okClose, status } from '../receiver.js';

@@ -3,7 +3,7 @@
  * a dispatcher emits, and seams that prove nothing was resolved, connected or sent.
  */
 import { expect } from 'vitest';
-import type { LookupFunction } from '../../src/address-policy.js';
+import type { LookupFunction } from '../../src/security/address-policy.js';
 import { isWebhookError, type Dispatcher, type TransportFactory, type WebhookError } from '../../src/index.js';
 
 export const CODES: ReadonlySet<string> = new Set([

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Dispatcher, isWebhookError, verifyWebhook, type Endpoint, type PublishResult, type Receipt, type WebhookEvent } from '../../src/index.js';
-import { LIMITS, OPTION_KEYS } from '../../src/options.js';
+import { LIMITS, OPTION_KEYS } from '../../src/config/options.js';
 import { newSecret, scoped, Terminals } from '../helpers.js';
 import { expectRefusal, hostileValues, recordEvents, recordingTransport, Sentinel, thrownBy } from './hostile.js';
 

@@ -8,7 +8,7 @@ import dc from 'node:diagnostics_channel';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRetryAfter } from '../../src/backoff.js';
+import { parseRetryAfter } from '../../src/delivery/backoff.js';
 import type { Attempt, Dispatcher } from '../../src/index.js';
 import { newSecret, scoped, Terminals } from '../helpers.js';
 import { ok, status } from '../receiver.js';

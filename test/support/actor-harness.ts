@@ -1,13 +1,13 @@
-import { AttemptTelemetry } from '../../src/telemetry.js';
-import { AddressPolicy } from '../../src/address-policy.js';
-import { EndpointResolver } from '../../src/endpoint.js';
-import { prepareEvent } from '../../src/envelope.js';
-import { HostActor, type ActorSink } from '../../src/host-actor.js';
-import { uuidv7 } from '../../src/ids.js';
-import { LocalRateLimiter } from '../../src/local-rate-limiter.js';
-import type { Message } from '../../src/message.js';
-import { optionsForOrigin, resolveOptions, type DispatcherOptions } from '../../src/options.js';
-import type { FailureReason } from '../../src/types.js';
+import { AttemptTelemetry } from '../../src/telemetry/attempt-telemetry.js';
+import { AddressPolicy } from '../../src/security/address-policy.js';
+import { EndpointResolver } from '../../src/model/endpoint.js';
+import { prepareEvent } from '../../src/model/envelope.js';
+import { HostActor, type ActorSink } from '../../src/delivery/host-actor.js';
+import { uuidv7 } from '../../src/core/ids.js';
+import { LocalRateLimiter } from '../../src/limits/local-rate-limiter.js';
+import type { Message } from '../../src/model/message.js';
+import { optionsForOrigin, resolveOptions, type DispatcherOptions } from '../../src/config/options.js';
+import type { FailureReason } from '../../src/model/types.js';
 import { ManualClock } from './clock.js';
 import { FakeTransport } from './fake-transport.js';
 

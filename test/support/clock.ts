@@ -1,4 +1,4 @@
-import { systemClock, type Clock, type Timer } from '../../src/clock.js';
+import { systemClock, type Clock, type Timer } from '../../src/core/clock.js';
 
 interface Pending {
   at: number;

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
-import { systemClock, type Clock } from '../../src/clock.js';
-import { RedisLink } from '../../src/redis-link.js';
-import type { ClusterWarning } from '../../src/types.js';
+import { systemClock, type Clock } from '../../src/core/clock.js';
+import { RedisLink } from '../../src/cluster/redis-link.js';
+import type { ClusterWarning } from '../../src/model/types.js';
 
 export const REDIS = { host: '127.0.0.1', port: 6379 } as const;
 

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { uuidv7 } from '../../src/ids.js';
-import type { MessageRecord } from '../../src/message-record.js';
-import type { AttemptRecord, StoreOp } from '../../src/store.js';
-import type { FailureReason } from '../../src/types.js';
+import { uuidv7 } from '../../src/core/ids.js';
+import type { MessageRecord } from '../../src/model/message-record.js';
+import type { AttemptRecord, StoreOp } from '../../src/persistence/store.js';
+import type { FailureReason } from '../../src/model/types.js';
 
 export const T0 = 1_800_000_000_000;
 let idClock = T0;

@@ -2,9 +2,9 @@
  * The obvious store: a map of messages and linear scans. The property test runs random ops
  * against it and a real store and asks both the same questions.
  */
-import type { MessageRecord } from '../../src/message-record.js';
-import type { AttemptRecord, DeadLetter, MessageHistory, StoreOp } from '../../src/store.js';
-import type { FailureReason } from '../../src/types.js';
+import type { MessageRecord } from '../../src/model/message-record.js';
+import type { AttemptRecord, DeadLetter, MessageHistory, StoreOp } from '../../src/persistence/store.js';
+import type { FailureReason } from '../../src/model/types.js';
 
 interface ModelMessage {
   record: MessageRecord;

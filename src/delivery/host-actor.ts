@@ -1,0 +1,448 @@
+import { fullJitterDelay, parseRetryAfter } from './backoff.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { classifyError, classifyStatus } from './classify.js';
+import type { Clock, Timer } from '../core/clock.js';
+import { Deque } from '../core/deque.js';
+import { refusal, type WebhookError } from '../core/errors.js';
+import type { Message } from '../model/message.js';
+import type { ResolvedHostOptions, ResolvedOptions } from '../config/options.js';
+import type { RateLimiter, RateLimiterFactory } from '../limits/rate-limiter.js';
+import { RetryHeap } from '../core/retry-heap.js';
+import type { SharedBreakers } from '../cluster/shared-breakers.js';
+import { attemptHeaders } from '../signing/signatures.js';
+import type { AttemptTelemetry } from '../telemetry/attempt-telemetry.js';
+import type { AttemptResult, Transport } from '../transport/undici-transport.js';
+import type { BreakerState, FailureReason, HostStats } from '../model/types.js';
+
+/** Where an actor reports what happens to its messages. Implementations must not throw. */
+export interface ActorSink {
+  delivered(message: Message, status: number, latencyMs: number): void;
+  /** `result`: the attempt whose outcome ended it, when one did. */
+  failed(message: Message, reason: FailureReason, result?: AttemptResult): void;
+  /** A closing dispatcher hands an unfinished message back to its durable store, which keeps it for the next run. */
+  released(message: Message): void;
+  /** A closing dispatcher leaves `count` messages of a durable backlog on disk, never paged in: they too end in a later run. */
+  releasedOnDisk(count: number): void;
+  retrying(message: Message, delayMs: number): void;
+  attempted(message: Message, result: AttemptResult): void;
+  gone(message: Message): void;
+  breaker(origin: string, state: BreakerState): void;
+}
+
+/** What every actor of a dispatcher shares: the seams through which it meets the world. */
+/** Where a host's backlog waits when it does not fit in memory: a durable store. */
+export interface Backlog {
+  /** Pending messages of `origin` accepted after `afterId` (all when empty), in acceptance order. */
+  page(origin: string, afterId: string, limit: number): Promise<Message[]>;
+}
+
+export interface ActorContext {
+  readonly options: ResolvedOptions;
+  /** With a durable store: messages past the in-memory window stay on disk and are paged in. */
+  readonly backlog: Backlog | undefined;
+  readonly sink: ActorSink;
+  readonly clock: Clock;
+  /** Makes a rate-limited host's limiter: local by default, shared in a cluster. */
+  readonly rateLimiter: RateLimiterFactory;
+  /** Observes each attempt: `diagnostics_channel` and OpenTelemetry spans. */
+  readonly telemetry: AttemptTelemetry;
+  /**
+   * A durable store keeps unfinished messages for later (closing hands them back instead of
+   * failing them). Implied by `backlog`; a shared store has no backlog but keeps them too.
+   */
+  readonly keepsUnfinished?: boolean;
+  /** In a cluster: open breakers of other processes, which hold this host's sends too. */
+  readonly sharedBreakers?: SharedBreakers | undefined;
+}
+
+/**
+ * Everything for one origin: a bounded queue, a retry heap with one timer, a concurrency
+ * limit, an optional rate limiter and circuit breaker, and the transport. The actor decides
+ * *when* each attempt runs and what its outcome does to the message; classification,
+ * backoff, breaker state and rate accounting each live in their own module.
+ */
+export class HostActor {
+  readonly #queue = new Deque<Message>();
+  readonly #retries = new RetryHeap<Message>();
+  /** Made at the host's first failure: a host that never fails never needs one. */
+  #breaker: CircuitBreaker | undefined;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #clock: Clock;
+  #inFlight = 0;
+  /** A 429 (or 503 with Retry-After) holds the whole host until then. */
+  #pausedUntil = 0;
+  /** The rate limit's next permit, when the queue waits for one. */
+  #permitAt = 0;
+  /** Another process's breaker holds this host open until then (a cluster only). */
+  #sharedOpenUntil = 0;
+  #timer: Timer | undefined;
+  #timerAt = Infinity;
+  /** The timer's callback, made on first use: most actors never wait for anything. */
+  #fire: (() => void) | undefined;
+  #lastActive: number;
+  /**
+   * `running`; `paused` by the user (nothing new is sent; time to live still runs); or
+   * `aborted`, closed without draining (whatever is left or comes back fails with `'closed'`).
+   */
+  #mode: 'running' | 'paused' | 'aborted' = 'running';
+  /** Accepted messages waiting on disk, not in memory (a durable store's backlog). */
+  #onDisk = 0;
+  /** The last message taken into memory: paging continues after it. */
+  #lastInMemory = '';
+  #paging = false;
+  /** Messages the dispatcher is committing for this host: they count against the capacity. */
+  #reserved = 0;
+  /** The refusal for a full queue, made once: during a flood it is thrown thousands of times a second. */
+  #queueFull: WebhookError | undefined;
+  /** Callers of {@link waitForRoom}, resolved when the queue has room again. */
+  #roomWaiters: (() => void)[] | undefined;
+
+  constructor(
+    readonly origin: string,
+    private readonly host: ResolvedHostOptions,
+    private readonly transport: Transport,
+    private readonly ctx: ActorContext,
+  ) {
+    this.#clock = ctx.clock;
+    this.#lastActive = this.#clock.now();
+    if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump(), origin);
+  }
+
+  /** Is there room for one more message (retries count against the capacity)? */
+  get hasRoom(): boolean {
+    return this.#queue.length + this.#retries.size + this.#onDisk + this.#reserved < this.host.queueCapacity;
+  }
+
+  /** Holds room for a message being committed to the store; {@link accept} or {@link unreserve} gives it back. */
+  reserve(): void {
+    this.#reserved++;
+  }
+
+  unreserve(): void {
+    this.#reserved--;
+    if (this.#roomWaiters !== undefined && this.hasRoom) this.#notifyRoom();
+  }
+
+  /**
+   * Takes a message; call only when {@link hasRoom} (or it was reserved). An aborted actor ends
+   * it at once. With a backlog, a message beyond the in-memory window stays on disk only.
+   */
+  accept(message: Message, reserved = false): void {
+    if (reserved) this.#reserved--;
+    if (this.#mode === 'aborted') return this.ctx.sink.failed(message, 'closed');
+    if (this.ctx.backlog !== undefined && (this.#onDisk > 0 || this.#queue.length >= this.#window)) {
+      this.#onDisk++;
+      return;
+    }
+    this.#lastInMemory = message.id;
+    this.#queue.push(message);
+    this.#pump();
+  }
+
+  /**
+   * A message this process claimed from a shared store (another process's, or nobody's); call
+   * only when {@link hasRoom}. A retry scheduled elsewhere keeps its time.
+   */
+  adopt(message: Message): void {
+    if (this.#mode === 'aborted') return this.ctx.sink.released(message);
+    if (message.attempts > 0 && message.dueAt > this.#clock.now()) this.#retries.push(message);
+    else this.#queue.push(message);
+    this.#pump();
+  }
+
+  /** Messages an earlier run left pending for this host: they are paged in from the store. */
+  recover(count: number): void {
+    this.#onDisk += count;
+    this.#pageIn();
+  }
+
+  /**
+   * Messages kept in memory before the rest wait on disk: an eighth of the queue, up to 1,024,
+   * so a burst that delivery soon catches up with is not written out and read back (reading
+   * back costs a decryption and an endpoint check per message); a dead host's backlog of a
+   * million still holds one window.
+   */
+  get #window(): number {
+    return Math.max(64, 4 * this.host.concurrency, Math.min(1_024, this.host.queueCapacity >> 3));
+  }
+
+  #pageIn(): void {
+    const backlog = this.ctx.backlog;
+    if (backlog === undefined || this.#paging || this.#onDisk === 0 || this.#mode === 'aborted') return;
+    const want = this.#window - this.#queue.length;
+    if (want < this.#window / 2) return;
+    this.#paging = true;
+    backlog.page(this.origin, this.#lastInMemory, want).then(
+      (messages) => {
+        this.#paging = false;
+        if (this.#mode === 'aborted') return;
+        const now = this.#clock.now();
+        for (const m of messages) {
+          this.#onDisk--;
+          this.#lastInMemory = m.id;
+          // A retry scheduled by an earlier run keeps its time.
+          if (m.attempts > 0 && m.dueAt > now) this.#retries.push(m);
+          else this.#queue.push(m);
+        }
+        // The store had fewer than counted (ended elsewhere): nothing more to wait for.
+        if (messages.length < want) this.#onDisk = 0;
+        this.#pump();
+      },
+      () => {
+        // The store cannot be read now: try again at the next pump.
+        this.#paging = false;
+      },
+    );
+  }
+
+  get capacity(): number {
+    return this.host.queueCapacity;
+  }
+
+  /** `WD_QUEUE_FULL` for this host: one frozen, stackless error, shared by every refusal. */
+  queueFullError(): WebhookError {
+    return (this.#queueFull ??= Object.freeze(refusal('WD_QUEUE_FULL', `Expected room in the queue for ${this.origin}, got a full queue (\`queueCapacity\` ${this.host.queueCapacity})`)));
+  }
+
+  /** Resolves once {@link hasRoom} holds (at once if it does now), or the actor is aborted. */
+  waitForRoom(): Promise<void> {
+    if (this.hasRoom || this.#mode === 'aborted') return Promise.resolve();
+    return new Promise((resolve) => (this.#roomWaiters ??= []).push(resolve));
+  }
+
+  /** Stops sending new attempts until {@link resume}; in-flight attempts finish. */
+  pause(): void {
+    if (this.#mode === 'running') this.#mode = 'paused';
+  }
+
+  resume(): void {
+    if (this.#mode !== 'paused') return;
+    this.#mode = 'running';
+    this.#pump();
+  }
+
+  get paused(): boolean {
+    return this.#mode === 'paused';
+  }
+
+  /**
+   * Ends with `'cancelled'` every queued or waiting message `match` picks (all of them without
+   * one). In-flight attempts are not cut: their answer decides. Returns how many ended.
+   */
+  cancel(match?: (message: Message) => boolean): number {
+    const pick = match ?? (() => true);
+    const ended = [...this.#queue.removeWhere(pick), ...this.#retries.removeWhere(pick)];
+    for (const m of ended) this.ctx.sink.failed(m, 'cancelled');
+    if (ended.length > 0) this.#pump();
+    return ended.length;
+  }
+
+  stats(): HostStats {
+    return {
+      queued: this.#queue.length + this.#onDisk,
+      inFlight: this.#inFlight,
+      waiting: this.#retries.size,
+      breaker: this.#sharedOpenUntil > this.#clock.now() ? 'open' : (this.#breaker?.state ?? 'closed'),
+      paused: this.#mode === 'paused',
+    };
+  }
+
+  /**
+   * Nothing held, nothing in flight, idle for `idleMs` and its rate limit refilled: dropping
+   * it now loses nothing a new actor would not rebuild. An open breaker does not keep an idle
+   * actor: with nothing queued there is nobody for it to protect.
+   */
+  evictable(now: number, idleMs: number): boolean {
+    return (
+      this.#mode === 'running' &&
+      this.#queue.length === 0 &&
+      this.#onDisk === 0 &&
+      this.#reserved === 0 &&
+      this.#inFlight === 0 &&
+      this.#retries.size === 0 &&
+      now - this.#lastActive >= idleMs &&
+      (this.#limiter === undefined || this.#limiter.settled(now))
+    );
+  }
+
+  /**
+   * Fails everything held with `'closed'`; in-flight attempts are cut and fail the same way.
+   * With a durable store nothing fails: unfinished messages are handed back to the store,
+   * which keeps them for the next run.
+   */
+  abort(): void {
+    this.#mode = 'aborted';
+    this.#clearTimer();
+    const { sink } = this.ctx;
+    const durable = this.#keeps;
+    for (const m of [...this.#queue.drain(), ...this.#retries.drain()]) {
+      if (durable) sink.released(m);
+      else sink.failed(m, 'closed');
+    }
+    // Counted as released too, or the close waiting for every accepted message would wait forever.
+    if (durable && this.#onDisk > 0) sink.releasedOnDisk(this.#onDisk);
+    this.#onDisk = 0;
+    this.#notifyRoom();
+    void this.transport.destroy();
+  }
+
+  get #keeps(): boolean {
+    return this.ctx.backlog !== undefined || this.ctx.keepsUnfinished === true;
+  }
+
+  /** Releases the connections, the limiter and the timer. Call when nothing is pending. */
+  async dispose(): Promise<void> {
+    this.#clearTimer();
+    await Promise.all([this.transport.close(), this.#limiter?.close()]);
+  }
+
+  /** Looks at the queue again: another process's breaker let this host go. */
+  wake(): void {
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (this.#mode === 'aborted') return;
+    const now = this.#clock.now();
+    const shared = this.ctx.sharedBreakers;
+    if (shared !== undefined && this.#queue.length > 0) this.#sharedOpenUntil = shared.openUntil(this.origin, now);
+    const { concurrency, ordered } = this.host;
+    const limiter = this.#limiter;
+    while (this.#queue.length > 0) {
+      if (this.#inFlight >= concurrency) break;
+      if (ordered && (this.#inFlight > 0 || this.#retries.size > 0)) break;
+      const head = this.#queue.peek()!;
+      if (now >= head.expiresAt) {
+        this.#queue.shift();
+        this.ctx.sink.failed(head, 'expired');
+        continue;
+      }
+      if (this.#mode === 'paused' || now < this.#pausedUntil || now < this.#sharedOpenUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) break;
+      if (limiter !== undefined) {
+        const wait = limiter.admit(now, this.#queue.length);
+        if (wait > 0) {
+          this.#permitAt = now + wait;
+          break;
+        }
+      }
+      this.#queue.shift();
+      this.#dispatch(head, this.#breaker?.tryPass(now) ?? 0, now);
+    }
+    if (limiter !== undefined && this.#queue.length === 0) limiter.idle();
+    if (this.#onDisk > 0) this.#pageIn();
+    if (this.#roomWaiters !== undefined && this.hasRoom) this.#notifyRoom();
+    this.#arm(now);
+  }
+
+  #notifyRoom(): void {
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = undefined;
+    for (const resolve of waiters ?? []) resolve();
+  }
+
+  #dispatch(message: Message, ticket: number, now: number): void {
+    const { options } = this.ctx;
+    message.attempts++;
+    this.#inFlight++;
+    const { endpoint, event } = message;
+    const headers = attemptHeaders(options.userAgent, endpoint.headers, endpoint.scheme, endpoint.keys, event.id, Math.floor(now / 1000), event.body, options.signatureHeader);
+    // Undefined unless someone observes attempts: then it may add `traceparent` to the headers.
+    const trace = this.ctx.telemetry.start(message, headers);
+    this.transport.send(endpoint.path, headers, event.body, (result) => {
+      if (trace !== undefined) this.ctx.telemetry.end(trace, message, result);
+      this.#complete(message, ticket, result);
+    });
+  }
+
+  #complete(message: Message, ticket: number, result: AttemptResult): void {
+    this.#inFlight--;
+    const now = this.#clock.now();
+    this.#lastActive = now;
+    const { sink } = this.ctx;
+    if (this.#mode === 'aborted') {
+      message.last = result;
+      if (this.#keeps) sink.released(message);
+      else sink.failed(message, 'closed', result);
+      return;
+    }
+    sink.attempted(message, result);
+    const outcome = result.error === undefined ? classifyStatus(result.status, result.retryAfter !== undefined) : classifyError(result.error.original as { code?: unknown });
+    // The breaker is made at the first failure that counts against it, at generation 0: the
+    // ticket every attempt got without one.
+    if (outcome.kind === 'retry' && outcome.breakerFailure && this.#breaker === undefined && this.host.breaker !== false) {
+      this.#breaker = new CircuitBreaker(this.host.breaker, (state) => this.#breakerChanged(state), this.#clock.random);
+    }
+    if (outcome.kind === 'retry' && outcome.breakerFailure) this.#breaker?.failure(ticket, now);
+    else if (outcome.kind !== 'refused') this.#breaker?.success(ticket);
+    else this.#breaker?.release(ticket);
+
+    if (outcome.kind === 'delivered') {
+      sink.delivered(message, result.status!, result.latencyMs);
+    } else {
+      // Kept for the terminal event, whenever it comes.
+      message.last = result;
+      if (outcome.kind === 'retry') this.#retryLater(message, result, outcome.slowHost, now);
+      else {
+        if (outcome.kind === 'gone') sink.gone(message);
+        sink.failed(message, outcome.kind === 'refused' ? 'rejected' : outcome.kind, result);
+      }
+    }
+    this.#pump();
+  }
+
+  #breakerChanged(state: BreakerState): void {
+    this.ctx.sink.breaker(this.origin, state);
+    this.ctx.sharedBreakers?.changed(this.origin, state, this.#breaker?.reopensAt);
+  }
+
+  #retryLater(message: Message, result: AttemptResult, slowHost: boolean, now: number): void {
+    const { sink, options } = this.ctx;
+    const { retry } = options;
+    if (message.attempts >= message.maxAttempts) return sink.failed(message, 'exhausted', result);
+    const asked = result.error === undefined ? parseRetryAfter(result.retryAfter, now) : undefined;
+    const retryAfter = asked === undefined ? undefined : Math.min(asked, retry.maxRetryAfterMs);
+    const delay = Math.max(fullJitterDelay(message.attempts - 1, retry.baseDelayMs, retry.maxDelayMs, this.#clock.random), retryAfter ?? 0);
+    if (slowHost) this.#pausedUntil = Math.max(this.#pausedUntil, now + (retryAfter ?? Math.max(delay, retry.baseDelayMs)));
+    message.dueAt = now + delay;
+    if (message.dueAt >= message.expiresAt) return sink.failed(message, 'expired', result);
+    this.#retries.push(message);
+    sink.retrying(message, delay);
+  }
+
+  /** Sets the one timer to the next moment something can change without an answer arriving. */
+  #arm(now: number): void {
+    let at = this.#retries.peek()?.dueAt ?? Infinity;
+    const head = this.#queue.peek();
+    if (head !== undefined) {
+      const blockedUntil = this.#mode === 'paused' ? Infinity : Math.max(this.#pausedUntil, this.#sharedOpenUntil, this.#breaker?.reopensAt ?? 0);
+      if (blockedUntil > now) at = Math.min(at, blockedUntil, head.expiresAt);
+      else if (this.#permitAt > now && this.#inFlight < this.host.concurrency) at = Math.min(at, this.#permitAt);
+    }
+    if (at === this.#timerAt) return;
+    this.#clearTimer();
+    if (at === Infinity) return;
+    this.#timerAt = at;
+    // Owed work: a retry or a held message keeps the process alive until it is done.
+    this.#timer = this.#clock.setTimer((this.#fire ??= () => this.#onTimer()), at - now, true);
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = this.#clock.now();
+    const due: Message[] = [];
+    while ((this.#retries.peek()?.dueAt ?? Infinity) <= now) due.push(this.#retries.pop()!);
+    // Retries are older than anything queued: they go first, earliest due at the very front.
+    for (let i = due.length - 1; i >= 0; i--) this.#queue.unshift(due[i]!);
+    if (this.#mode === 'paused' || now < this.#pausedUntil || now < this.#sharedOpenUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) {
+      for (const m of this.#queue.removeWhere((m) => now >= m.expiresAt)) this.ctx.sink.failed(m, 'expired');
+    }
+    this.#pump();
+  }
+
+  #clearTimer(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+}

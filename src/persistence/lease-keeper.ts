@@ -1,0 +1,154 @@
+import type { Clock, Timer } from '../core/clock.js';
+import { WebhookError, isWebhookError, reasonOf } from '../core/errors.js';
+import type { MessageRecord } from '../model/message-record.js';
+import type { SharedStore } from './shared-store.js';
+
+/** Messages claimed per round trip. */
+export const CLAIM_BATCH = 100;
+
+/** What the dispatcher does with what is claimed. */
+export interface ClaimTarget {
+  /** Messages this process can take now (its actors' room, within its memory bound). */
+  room(): number;
+  /** Hands claimed messages to their host actors; returns the ids it had no room for. */
+  adopt(records: readonly MessageRecord[]): string[];
+}
+
+/**
+ * A dispatcher's leases on a shared store: renews everything it holds every `leaseMs / 3`,
+ * claims due work in batches while its actors have room (on each tick, on `NOTIFY`, and when
+ * nudged), gives back what it could not take, and releases everything on close. One claim
+ * runs at a time; a wake-up during one runs another after it.
+ */
+export class LeaseKeeper {
+  #timer: Timer | undefined;
+  #unsubscribe: (() => Promise<void>) | undefined;
+  #subscribing = false;
+  #claiming: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+  /** Claiming is off (a closing dispatcher): renewals go on until {@link stop}. */
+  #noClaims = false;
+  /** The last claim filled its batch: more work is waiting in the store. */
+  #more = false;
+  /** Reports a failing store once per outage, not on every tick. */
+  #failing = false;
+
+  constructor(
+    readonly owner: string,
+    readonly store: SharedStore,
+    private readonly clock: Clock,
+    private readonly target: ClaimTarget,
+    private readonly onError: (error: WebhookError) => void,
+  ) {}
+
+  /** Starts renewing and claiming; listens for new messages (polling alone if that fails). */
+  async start(): Promise<void> {
+    await this.#subscribe();
+    this.#schedule();
+    this.nudge();
+  }
+
+  async #subscribe(): Promise<void> {
+    this.#subscribing = true;
+    try {
+      const stop = await this.store.subscribe(
+        () => this.nudge(),
+        () => (this.#unsubscribe = undefined),
+      );
+      if (this.#stopped) await stop();
+      else this.#unsubscribe = stop;
+    } catch {
+      // NOTIFY is a shortcut: the tick finds new messages anyway, within `leaseMs / 3`, and
+      // tries to listen again.
+    } finally {
+      this.#subscribing = false;
+    }
+  }
+
+  /** Claims soon: there may be new work, or room for it. */
+  nudge(): void {
+    if (this.#stopped || this.#noClaims) return;
+    if (this.#claiming !== undefined) {
+      this.#again = true;
+      return;
+    }
+    this.#claiming = this.#claim().finally(() => {
+      this.#claiming = undefined;
+      if (this.#again) {
+        this.#again = false;
+        this.nudge();
+      }
+    });
+  }
+
+  /** Claims again if the last claim left work in the store: room opened (a message ended). */
+  roomOpened(): void {
+    if (this.#more && this.#claiming === undefined) this.nudge();
+  }
+
+  /** Takes no more work; renewals go on (a draining dispatcher still holds its messages). */
+  async stopClaiming(): Promise<void> {
+    this.#noClaims = true;
+    await this.#claiming;
+  }
+
+  /** Stops claiming and renewing (leases run on until {@link release}). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    await this.#claiming;
+    await this.#unsubscribe?.().catch(() => {});
+  }
+
+  /** Gives back every lease: the messages left are anybody's at once. */
+  release(): Promise<void> {
+    return this.store.release(this.owner);
+  }
+
+  #schedule(): void {
+    this.#timer = this.clock.setTimer(
+      () => {
+        if (this.#stopped) return;
+        this.store.renew(this.owner, this.clock.now()).then(
+          () => this.#ok(),
+          (error: unknown) => this.#failed('renew its leases', error),
+        );
+        this.nudge();
+        if (this.#unsubscribe === undefined && !this.#subscribing) void this.#subscribe();
+        this.#schedule();
+      },
+      Math.floor(this.store.leaseMs / 3),
+      false,
+    );
+  }
+
+  async #claim(): Promise<void> {
+    for (;;) {
+      const limit = Math.min(CLAIM_BATCH, this.target.room());
+      if (limit <= 0 || this.#stopped || this.#noClaims) return;
+      let records: MessageRecord[];
+      try {
+        records = await this.store.claim(this.owner, limit, this.clock.now());
+        this.#ok();
+      } catch (error) {
+        return this.#failed('claim messages', error);
+      }
+      this.#more = records.length === limit;
+      const refused = this.target.adopt(records);
+      if (refused.length > 0) await this.store.release(this.owner, refused).catch((error: unknown) => this.#failed('give back claimed messages', error));
+      if (records.length < limit || refused.length > 0) return;
+    }
+  }
+
+  #ok(): void {
+    this.#failing = false;
+  }
+
+  #failed(what: string, error: unknown): void {
+    if (this.#failing) return;
+    this.#failing = true;
+    this.onError(isWebhookError(error) ? error : new WebhookError('WD_STORE_UNAVAILABLE', `Could not ${what}: ${reasonOf(error)}`, { cause: error }));
+  }
+}

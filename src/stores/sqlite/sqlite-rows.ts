@@ -1,0 +1,33 @@
+import { DELIVERED, FAILED, PENDING } from './sqlite-schema.js';
+import { LAST_COLUMNS, RECORD_COLUMNS } from '../common/store-rows.js';
+
+/** The SQLite store's statements; rows map to records in `store-rows.ts`, shared with Postgres. */
+
+export const SQL = {
+  insertMessage: `INSERT INTO messages (${RECORD_COLUMNS}, state) VALUES (${'?, '.repeat(19)}${PENDING})`,
+  attempt: `UPDATE messages SET attempts = ?, due_at = ?, has_last = ?, last_status = ?, last_error_code = ?, last_error_message = ?, last_body = ? WHERE id = ? AND state = ${PENDING}`,
+  insertAttempt: 'INSERT INTO attempts (message_id, at, status, error_code, error_message, latency_ms) VALUES (?, ?, ?, ?, ?, ?)',
+  delivered: `UPDATE messages SET state = ${DELIVERED}, attempts = ?, ended_at = ? WHERE id = ? AND state = ${PENDING}`,
+  failed: `UPDATE messages SET state = ${FAILED}, attempts = ?, ended_at = ?, reason = ?, has_last = ?, last_status = ?, last_error_code = ?, last_error_message = ?, last_body = ? WHERE id = ? AND state = ${PENDING}`,
+  pending: `SELECT ${RECORD_COLUMNS} FROM messages WHERE state = ${PENDING} AND id > ? ORDER BY id LIMIT ?`,
+  pendingOf: `SELECT ${RECORD_COLUMNS} FROM messages WHERE state = ${PENDING} AND origin = ? AND id > ? ORDER BY id LIMIT ?`,
+  pendingOrigins: `SELECT origin, count(*) AS count FROM messages WHERE state = ${PENDING} GROUP BY origin ORDER BY origin`,
+  get: `SELECT ${RECORD_COLUMNS} FROM messages WHERE id = ?`,
+  facts: 'SELECT id, event_id, event_type, url, origin, state, accepted_at FROM messages WHERE id = ?',
+  attemptsOf: 'SELECT at, status, error_code, error_message, latency_ms FROM attempts WHERE message_id = ? ORDER BY rowid',
+  // The state is written out, not bound: SQLite picks a partial index only for a literal.
+  prunableDelivered: `SELECT id FROM messages WHERE state = ${DELIVERED} AND ended_at < ? LIMIT ?`,
+  prunableFailed: `SELECT id FROM messages WHERE state = ${FAILED} AND ended_at < ? LIMIT ?`,
+  deleteAttempts: 'DELETE FROM attempts WHERE message_id = ?',
+  deleteMessage: 'DELETE FROM messages WHERE id = ?',
+} as const;
+
+/** The dead-letter query for this combination of filters, newest first, keyset-paged. */
+export function deadLetterSql(origin: boolean, reason: boolean, after: boolean): string {
+  const where = [`state = ${FAILED}`];
+  if (origin) where.push('origin = ?');
+  if (reason) where.push('reason = ?');
+  if (after) where.push('(ended_at, id) < (?, ?)');
+  return `SELECT id, event_id, event_type, url, origin, attempts, reason, ended_at, ${LAST_COLUMNS} FROM messages WHERE ${where.join(' AND ')} ORDER BY ended_at DESC, id DESC LIMIT ?`;
+}
+

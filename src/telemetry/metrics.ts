@@ -1,0 +1,80 @@
+/**
+ * The dispatcher's OpenTelemetry instruments, made once per meter and shared by every
+ * dispatcher of the process: two dispatchers add up in one series instead of overwriting
+ * each other's gauges (and the SDK warns about instruments registered twice).
+ */
+import type * as Api from '@opentelemetry/api';
+import type { DispatcherStats } from '../model/types.js';
+
+/** One live dispatcher, as the gauges read it. */
+export interface GaugeSource {
+  stats(): DispatcherStats;
+  /** The host's attributes, or `undefined` to add this dispatcher's hosts into one series. */
+  hostAttributes(origin: string): Api.Attributes | undefined;
+}
+
+export class Instruments {
+  readonly deliveries: Api.Counter;
+  readonly failures: Api.Counter;
+  readonly retries: Api.Counter;
+  readonly duration: Api.Histogram;
+  readonly #sources = new Set<GaugeSource>();
+  readonly #meter: Api.Meter;
+  readonly #gauges: Api.Observable[];
+
+  static #byMeter = new WeakMap<Api.Meter, Instruments>();
+
+  /** The instruments of `meter`, made at its first use. */
+  static of(meter: Api.Meter): Instruments {
+    let instruments = Instruments.#byMeter.get(meter);
+    if (instruments === undefined) Instruments.#byMeter.set(meter, (instruments = new Instruments(meter)));
+    return instruments;
+  }
+
+  private constructor(meter: Api.Meter) {
+    this.#meter = meter;
+    this.deliveries = meter.createCounter('webhook.deliveries', { description: 'Messages delivered (2xx)' });
+    this.failures = meter.createCounter('webhook.failures', { description: 'Messages that ended without delivery, by reason' });
+    this.retries = meter.createCounter('webhook.retries', { description: 'Attempts that will be tried again' });
+    this.duration = meter.createHistogram('webhook.attempt.duration', { description: 'One attempt, from sending to the last byte of the answer', unit: 's' });
+    this.#gauges = [
+      meter.createObservableGauge('webhook.queue.depth', { description: 'Messages queued or waiting to retry' }),
+      meter.createObservableGauge('webhook.in_flight', { description: 'Attempts in flight' }),
+      meter.createObservableGauge('webhook.breakers.open', { description: 'Hosts whose circuit breaker is open' }),
+    ];
+  }
+
+  /** Observes `source` until {@link remove}: the meter provider holds it meanwhile. */
+  add(source: GaugeSource): void {
+    if (this.#sources.size === 0) this.#meter.addBatchObservableCallback(this.#observe, this.#gauges);
+    this.#sources.add(source);
+  }
+
+  remove(source: GaugeSource): void {
+    if (this.#sources.delete(source) && this.#sources.size === 0) this.#meter.removeBatchObservableCallback(this.#observe, this.#gauges);
+  }
+
+  readonly #observe: Api.BatchObservableCallback = (observer) => {
+    const [queued, inFlight, open] = this.#gauges as [Api.Observable, Api.Observable, Api.Observable];
+    // One series per attribute set, summed over dispatchers: keyed by the attributes' origin.
+    const series = new Map<string, { attrs: Api.Attributes | undefined; queued: number; inFlight: number }>();
+    let breakersOpen = 0;
+    for (const source of this.#sources) {
+      for (const [origin, h] of Object.entries(source.stats().hosts)) {
+        if (h.breaker === 'open') breakersOpen++;
+        const attrs = source.hostAttributes(origin);
+        const key = attrs === undefined ? '' : origin;
+        let s = series.get(key);
+        if (s === undefined) series.set(key, (s = { attrs, queued: 0, inFlight: 0 }));
+        s.queued += h.queued + h.waiting;
+        s.inFlight += h.inFlight;
+      }
+    }
+    if (!series.has('')) series.set('', { attrs: undefined, queued: 0, inFlight: 0 });
+    for (const s of series.values()) {
+      observer.observe(queued, s.queued, s.attrs);
+      observer.observe(inFlight, s.inFlight, s.attrs);
+    }
+    observer.observe(open, breakersOpen);
+  };
+}

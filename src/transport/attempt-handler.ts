@@ -1,0 +1,170 @@
+import type { Client, Dispatcher } from 'undici';
+import type { TransportOptions } from './undici-transport.js';
+
+/** Bytes of an answer read (and thrown away) so its socket can be reused; a larger answer costs the socket instead. */
+const DRAIN_LIMIT = 64 * 1024;
+
+/** What one attempt came to: an answer, or a transport error. */
+export type AttemptResult =
+  | { status: number; retryAfter: string | undefined; body: string | undefined; latencyMs: number; error?: undefined }
+  | { status?: undefined; error: { code: string; message: string; original: unknown }; latencyMs: number };
+
+class AttemptTimeout extends Error {
+  readonly code = 'ETIMEDOUT';
+}
+
+class BodyTooLarge extends Error {
+  readonly code = 'WD_BODY_TOO_LARGE';
+}
+
+/** What an attempt needs from the transport that made it. */
+export interface AttemptOwner {
+  readonly options: TransportOptions;
+  /** The attempt ended (answer, error or deadline): it stops counting as in flight, at once. */
+  ended(attempt: Attempt): void;
+  /** On the microtask after it ended: its client is free again, and its sender hears. */
+  report(attempt: Attempt): void;
+}
+
+/**
+ * Finished attempts, reported together on the next microtask. Never from inside undici's own
+ * callbacks: when a connection fails it errors every queued request in a loop and asserts its
+ * queue is empty afterwards, and a report starts the next attempt, on that very client. One
+ * promise reaction per batch, instead of a `queueMicrotask` per attempt (each one an
+ * `AsyncResource`, a bound function and a closure).
+ */
+const finished: Attempt[] = [];
+let reporting = false;
+const resolved = Promise.resolve();
+
+function reportFinished(): void {
+  let i = 0;
+  try {
+    // A report may finish more attempts (a client that throws on dispatch): they join this batch.
+    for (; i < finished.length; i++) {
+      const attempt = finished[i]!;
+      attempt.owner.report(attempt);
+    }
+  } finally {
+    if (i < finished.length) {
+      // A report threw: the ones after it still get theirs, on a new microtask.
+      finished.splice(0, i + 1);
+      void resolved.then(reportFinished);
+    } else {
+      finished.length = 0;
+      reporting = false;
+    }
+  }
+}
+
+/**
+ * One request, as an undici dispatch handler: no response stream, no AbortSignal, no promise.
+ * It ends exactly once, whichever of answer, error or deadline comes first; its outcome is
+ * reported on a microtask (see {@link reportFinished}).
+ */
+export class Attempt implements Dispatcher.DispatchHandler {
+  controller: Dispatcher.DispatchController | undefined = undefined;
+  status = 0;
+  retryAfter: string | undefined = undefined;
+  /** The first bytes of a non-2xx answer, kept for the terminal event. */
+  kept: Buffer[] | undefined = undefined;
+  read = 0;
+  /** Set once, when the attempt ends. */
+  result: AttemptResult | undefined = undefined;
+  /** Neighbours in the dispatcher's list of attempts in flight, oldest first (see deadlines.ts). */
+  prev: Attempt | undefined = undefined;
+  next: Attempt | undefined = undefined;
+
+  constructor(
+    readonly owner: AttemptOwner,
+    readonly started: number,
+    readonly client: Client,
+    readonly onDone: (result: AttemptResult) => void,
+  ) {}
+
+  get deadline(): number {
+    return this.started + this.owner.options.timeoutMs;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // The deadline passed while this request waited for a connection.
+    if (this.result !== undefined) controller.abort(new AttemptTimeout('timed out before it was sent'));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+    this.status = status;
+    const retryAfter = headers['retry-after'];
+    this.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+    if (status < 200 || status >= 300) this.kept = [];
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // What is kept is a prefix of what was read: as many bytes as were read, up to the cap.
+    const before = this.read;
+    this.read += chunk.length;
+    const keepBytes = this.owner.options.responseBodyBytes;
+    if (this.kept !== undefined && before < keepBytes) this.kept.push(chunk.subarray(0, keepBytes - before));
+    if (this.read > DRAIN_LIMIT) controller.abort(new BodyTooLarge('answer body over the drain limit'));
+  }
+
+  onResponseEnd(): void {
+    this.#answer();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    // An answer whose status arrived stands even when its body is cut short (too large,
+    // too slow, reset): the receiver has said what it had to say.
+    if (this.status >= 200) return this.#answer();
+    this.fail(error);
+  }
+
+  /** Ends the attempt with a transport error. */
+  fail(error: unknown): void {
+    if (this.result !== undefined) return;
+    const e = error as { code?: unknown; name?: unknown; message?: unknown };
+    this.#end({
+      error: {
+        code: typeof e.code === 'string' ? e.code : typeof e.name === 'string' ? e.name : 'UNKNOWN',
+        message: typeof e.message === 'string' ? e.message : String(error),
+        original: error,
+      },
+      latencyMs: this.#latency(),
+    });
+  }
+
+  /** The deadline passed: cut the request, or mark it so it is cut when it starts. */
+  expire(): void {
+    const error = new AttemptTimeout(`No complete answer within ${this.owner.options.timeoutMs} ms`);
+    if (this.status >= 200) {
+      this.controller?.abort(error);
+      return this.#answer();
+    }
+    this.fail(error);
+    this.controller?.abort(error);
+  }
+
+  #answer(): void {
+    if (this.result !== undefined) return;
+    this.#end({
+      status: this.status,
+      retryAfter: this.retryAfter,
+      body: this.kept === undefined ? undefined : Buffer.concat(this.kept).toString('utf8'),
+      latencyMs: this.#latency(),
+    });
+  }
+
+  #latency(): number {
+    return Math.max(0, this.owner.options.clock.now() - this.started);
+  }
+
+  #end(result: AttemptResult): void {
+    this.result = result;
+    this.owner.ended(this);
+    finished.push(this);
+    if (!reporting) {
+      reporting = true;
+      void resolved.then(reportFinished);
+    }
+  }
+}

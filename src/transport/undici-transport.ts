@@ -1,0 +1,166 @@
+import { Client, buildConnector } from 'undici';
+import type { LookupFunction } from '../security/address-policy.js';
+import { Attempt, type AttemptOwner, type AttemptResult } from './attempt-handler.js';
+import type { Clock } from '../core/clock.js';
+import { deadlinesFor, type Deadlines } from './deadlines.js';
+
+export type { AttemptResult } from './attempt-handler.js';
+
+/**
+ * How a host actor sends: one POST at a time per call, the outcome reported once. The actor
+ * keeps at most `connections` attempts in flight. Swap it (the dispatcher's `transport`
+ * internal) to test without a network.
+ */
+export interface Transport {
+  /** Sends one POST; `onDone` runs once, never synchronously inside `send`, with the outcome. */
+  send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void;
+  /** Lets in-flight requests finish, then releases the connections. */
+  close(): Promise<void>;
+  /** Ends every connection now; in-flight requests fail. */
+  destroy(): Promise<void>;
+}
+
+/** Makes the transport for one origin. */
+export type TransportFactory = (origin: string, connections: number) => Transport;
+
+export interface TransportOptions {
+  timeoutMs: number;
+  /** Bytes of a non-2xx body kept for reporting. */
+  responseBodyBytes: number;
+  lookup: LookupFunction;
+  clock: Clock;
+}
+
+/** TLS sessions kept for resumption, across every origin of a dispatcher (keyed by server name). */
+const TLS_SESSIONS = 10_000;
+
+/**
+ * Builds the undici `Client` options once; every transport of a dispatcher shares them,
+ * connector included. Given connect options instead of a function, each `Client` builds its
+ * own connector and TLS session cache (a `Map` and a `FinalizationRegistry`), about 300 bytes
+ * per connection that a dispatcher with 10,000 hosts holds 10,000 times.
+ */
+export function clientOptions(options: TransportOptions): Client.Options {
+  return {
+    pipelining: 1,
+    // Off: each attempt's own deadline (see UndiciTransport) covers connecting to the last
+    // byte and cuts the request when it passes. undici's header and body timers would only
+    // repeat it, at the price of a timer object per request, re-armed on every chunk read.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    keepAliveTimeout: 4_000,
+    connect: buildConnector({ timeout: options.timeoutMs, lookup: options.lookup as never, keepAlive: true, maxCachedSessions: TLS_SESSIONS }),
+  };
+}
+
+/**
+ * HTTP to one origin over up to `connections` keep-alive undici `Client`s. Each attempt has one
+ * deadline covering connect to the last byte read; redirects are never followed (a dispatch
+ * never follows them); at most `responseBodyBytes` of an answer are kept and at most 64 KiB
+ * read, so a receiver that streams forever cannot hold memory or a connection.
+ *
+ * Why not undici's `Pool`: its request queue preallocates 2,048 slots, about 18 KiB per
+ * origin, and the host actor already queues and bounds concurrency. Clients are made as
+ * attempts need them, and an attempt always finds an idle one.
+ *
+ * Deadlines: see {@link Deadlines}, one timer for the dispatcher's attempts in flight.
+ */
+export class UndiciTransport implements Transport, AttemptOwner {
+  readonly #origin: string;
+  readonly options: TransportOptions;
+  readonly #shared: Client.Options;
+  readonly #maxClients: number;
+  /**
+   * Every client, and the idle ones as a stack: its top in a field, the rest in an array
+   * made only when a second client is idle. Most of 10,000 hosts hold one connection, and an
+   * array that is pushed to reserves 17 slots.
+   */
+  #clients: Client[] | undefined;
+  #idleTop: Client | undefined;
+  #idleRest: Client[] | undefined;
+  readonly #deadlines: Deadlines;
+  /** Attempts of this transport in flight. */
+  #inFlight = 0;
+  #spare = 0;
+
+  /**
+   * @param connections the most connections to the origin: the host's concurrency
+   * @param shared options from {@link clientOptions}, shared by every transport
+   */
+  constructor(origin: string, connections: number, options: TransportOptions, shared: Client.Options) {
+    this.#origin = origin;
+    this.options = options;
+    this.#maxClients = connections;
+    this.#shared = shared;
+    this.#deadlines = deadlinesFor(options);
+  }
+
+  send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void {
+    const client = this.#takeIdle() ?? this.#newClient();
+    const attempt = new Attempt(this, this.options.clock.now(), client, onDone);
+    this.#inFlight++;
+    this.#deadlines.add(attempt);
+    try {
+      client.dispatch({ method: 'POST', path, headers, body }, attempt);
+    } catch (error) {
+      // A closed or destroyed client throws synchronously.
+      attempt.fail(error);
+    }
+  }
+
+  ended(attempt: Attempt): void {
+    this.#inFlight--;
+    this.#deadlines.remove(attempt);
+  }
+
+  report(attempt: Attempt): void {
+    if (!attempt.client.destroyed) this.#putIdle(attempt.client);
+    else this.#forget(attempt.client);
+    attempt.onDone(attempt.result!);
+  }
+
+  #takeIdle(): Client | undefined {
+    const client = this.#idleTop;
+    this.#idleTop = this.#idleRest?.pop();
+    return client;
+  }
+
+  #putIdle(client: Client): void {
+    if (this.#idleTop !== undefined) (this.#idleRest ??= []).push(this.#idleTop);
+    this.#idleTop = client;
+  }
+
+  #forget(client: Client): void {
+    const clients = this.#clients;
+    const i = clients === undefined ? -1 : clients.indexOf(client);
+    if (i >= 0) clients!.splice(i, 1);
+  }
+
+  #newClient(): Client {
+    // The actor keeps at most `connections` attempts in flight, so this is a safety net: an
+    // attempt cut at its deadline frees its slot a moment before its client is free. Such a
+    // request waits in that client's own queue.
+    const clients = this.#clients;
+    if (clients !== undefined && clients.length >= this.#maxClients) return clients[this.#spare++ % clients.length]!;
+    const client = new Client(this.#origin, this.#shared);
+    if (clients === undefined) this.#clients = [client];
+    else clients.push(client);
+    return client;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all((this.#clients ?? []).map((c) => c.close().catch(() => {})));
+    this.#deadlines.stopIfIdle();
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all((this.#clients ?? []).map((c) => c.destroy().catch(() => {})));
+    // Destroying a client errors every request it holds; this is the safety net, and the
+    // only walk over the dispatcher's whole list, so it runs only when something was missed.
+    if (this.#inFlight > 0) {
+      const error = new Error('destroyed');
+      this.#deadlines.forEach((attempt) => attempt.owner === this && attempt.fail(error));
+    }
+    this.#deadlines.stopIfIdle();
+  }
+}

@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import type { RateLimit } from '../config/options.js';
+import type { RateLimit } from '../limits/rate-limiter.js';
 import { bucketShape, type RateLimiter } from '../limits/rate-limiter.js';
 import type { RedisLink } from './redis-link.js';
 import { TokenBucket } from '../limits/token-bucket.js';

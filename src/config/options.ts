@@ -6,18 +6,10 @@ import { WebhookError, invalidOptions } from '../core/errors.js';
 import { MAX_HEADER_VALUE_LENGTH, OWNED_HEADERS, isHeaderValue } from '../core/http-fields.js';
 import { boolean, grouped, integer, number, ownKeys, readObject, type OptionReader } from '../core/option-checks.js';
 import { SIGNATURE_HEADERS } from '../signing/signatures.js';
+import type { RateLimit } from '../limits/rate-limiter.js';
+import type { SignatureScheme } from '../signing/scheme.js';
 
-/** A token bucket for one host. */
-export interface RateLimit {
-  /** Sustained requests per second to the host. From `0.01` to `1_000_000`. */
-  perSecond: number;
-  /**
-   * Requests that may go out at once after a quiet spell, beyond the steady rate: no
-   * one-second window ever sees more than `perSecond + burst`. From `0` to `1_000_000`.
-   * @default one refill: `perSecond / 10` (at least 1)
-   */
-  burst?: number;
-}
+export type { RateLimit, SignatureScheme };
 
 export interface BreakerOptions {
   /** Consecutive failures (5xx, timeouts, connection errors) that open the breaker. From `1` to `2_147_483_647`. @default 5 */
@@ -54,8 +46,6 @@ export interface HostOptions {
   /** Circuit breaker for one origin, or `false` for none. */
   breaker?: Partial<BreakerOptions> | false;
 }
-
-export type SignatureScheme = 'standard-webhooks' | 'timestamped-hex';
 
 /**
  * Constructor options. Every key is checked: an unknown one (a misspelling such as `retries`)

@@ -5,6 +5,7 @@ import type { Clock, Timer } from '../core/clock.js';
 import { Deque } from '../core/deque.js';
 import { refusal, type WebhookError } from '../core/errors.js';
 import type { Message } from '../model/message.js';
+import type { Backlog } from '../persistence/backlog.js';
 import type { ResolvedHostOptions, ResolvedOptions } from '../config/options.js';
 import type { RateLimiter, RateLimiterFactory } from '../limits/rate-limiter.js';
 import { RetryHeap } from '../core/retry-heap.js';
@@ -30,12 +31,6 @@ export interface ActorSink {
 }
 
 /** What every actor of a dispatcher shares: the seams through which it meets the world. */
-/** Where a host's backlog waits when it does not fit in memory: a durable store. */
-export interface Backlog {
-  /** Pending messages of `origin` accepted after `afterId` (all when empty), in acceptance order. */
-  page(origin: string, afterId: string, limit: number): Promise<Message[]>;
-}
-
 export interface ActorContext {
   readonly options: ResolvedOptions;
   /** With a durable store: messages past the in-memory window stay on disk and are paged in. */

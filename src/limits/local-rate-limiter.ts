@@ -1,5 +1,4 @@
-import type { RateLimit } from '../config/options.js';
-import { bucketShape, type RateLimiter } from './rate-limiter.js';
+import { bucketShape, type RateLimit, type RateLimiter } from './rate-limiter.js';
 import { TokenBucket } from './token-bucket.js';
 
 /**

@@ -1,4 +1,15 @@
-import type { RateLimit } from '../config/options.js';
+/** A token bucket: for one host (`rateLimit` in the options) or one endpoint URL. */
+export interface RateLimit {
+  /** Sustained requests per second to the host. From `0.01` to `1_000_000`. */
+  perSecond: number;
+  /**
+   * Requests that may go out at once after a quiet spell, beyond the steady rate: no
+   * one-second window ever sees more than `perSecond + burst`. From `0` to `1_000_000`.
+   * @default one refill: `perSecond / 10` (at least 1)
+   */
+  burst?: number;
+}
+
 
 /**
  * One host's rate limit, as the host actor sees it: one question per send.

@@ -4,7 +4,7 @@ import { describeRefusal, type AddressPolicy } from '../security/address-policy.
 import { checkHeaders, sameHeaders, snapshotHeaders, type HeaderSnapshot } from './endpoint-headers.js';
 import { WebhookError, describe } from '../core/errors.js';
 import { MAX_URL_LENGTH } from '../core/http-fields.js';
-import type { SignatureScheme } from '../config/options.js';
+import type { SignatureScheme } from '../signing/scheme.js';
 import { SIGNATURE_HEADERS, parseSecrets } from '../signing/signatures.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { ResolvedEndpoint } from './endpoint.js';
 import type { Message } from './message.js';
-import type { SignatureScheme } from '../config/options.js';
+import type { SignatureScheme } from '../signing/scheme.js';
 import type { AttemptResult } from '../transport/undici-transport.js';
 import type { Endpoint } from './types.js';
 

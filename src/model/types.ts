@@ -1,5 +1,5 @@
 import type { WebhookError } from '../core/errors.js';
-import type { SignatureScheme } from '../config/options.js';
+import type { SignatureScheme } from '../signing/scheme.js';
 
 /** Where a webhook goes and how it is signed. */
 export interface Endpoint {

@@ -1,6 +1,6 @@
-import { WebhookError, isWebhookError, reasonOf } from '../core/errors.js';
+import type { WebhookError } from '../core/errors.js';
 import type { MessageStore, StoreOp } from './store.js';
-import { isRejectedOp } from '../stores/common/store-query.js';
+import { refusedOpOf, storeUnavailable } from './store-errors.js';
 
 /** The most ops one transaction takes; a larger backlog is written in several. */
 const MAX_BATCH = 5_000;
@@ -67,11 +67,11 @@ export class GroupCommit {
       } catch (error) {
         // One op the store refuses (with a shared store: the end of a message another process
         // took over and ended) must not cost the others: each is written alone, in order.
-        if (ops.length > 1 && isRejectedOp(error)) {
+        if (ops.length > 1 && refusedOpOf(error) !== undefined) {
           await this.#oneByOne(ops, waiters);
           continue;
         }
-        const failure = isWebhookError(error) ? error : new WebhookError('WD_STORE_UNAVAILABLE', `Could not write ${ops.length} change(s) to the store: ${reasonOf(error)}`, { cause: error });
+        const failure = storeUnavailable(`Could not write ${ops.length} change(s) to the store`, error);
         for (const w of waiters) w.reject(failure);
       }
     }
@@ -83,7 +83,7 @@ export class GroupCommit {
         await this.store.write([ops[i]!]);
         waiters[i]!.resolve();
       } catch (error) {
-        waiters[i]!.reject(isWebhookError(error) ? error : new WebhookError('WD_STORE_UNAVAILABLE', `Could not write a change to the store: ${reasonOf(error)}`, { cause: error }));
+        waiters[i]!.reject(storeUnavailable('Could not write a change to the store', error));
       }
     }
   }

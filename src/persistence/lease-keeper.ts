@@ -1,5 +1,6 @@
 import type { Clock, Timer } from '../core/clock.js';
-import { WebhookError, isWebhookError, reasonOf } from '../core/errors.js';
+import type { WebhookError } from '../core/errors.js';
+import { storeUnavailable } from './store-errors.js';
 import type { MessageRecord } from '../model/message-record.js';
 import type { SharedStore } from './shared-store.js';
 
@@ -149,6 +150,6 @@ export class LeaseKeeper {
   #failed(what: string, error: unknown): void {
     if (this.#failing) return;
     this.#failing = true;
-    this.onError(isWebhookError(error) ? error : new WebhookError('WD_STORE_UNAVAILABLE', `Could not ${what}: ${reasonOf(error)}`, { cause: error }));
+    this.onError(storeUnavailable(`Could not ${what}`, error));
   }
 }

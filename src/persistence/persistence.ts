@@ -1,7 +1,8 @@
 import type { Clock, Timer } from '../core/clock.js';
-import { WebhookError, isWebhookError, reasonOf } from '../core/errors.js';
+import type { WebhookError } from '../core/errors.js';
+import { storeUnavailable } from './store-errors.js';
 import { GroupCommit } from './group-commit.js';
-import type { Backlog } from '../delivery/host-actor.js';
+import type { Backlog } from './backlog.js';
 import { Journal } from './journal.js';
 import type { Message } from '../model/message.js';
 import { fromRecord, toRecord, type MessageRecord } from '../model/message-record.js';
@@ -23,12 +24,6 @@ export const RETENTION_DEFAULTS: Retention = { deliveredMs: 3 * 86_400_000, fail
 
 /** Pruning runs this often, whatever the retention. */
 const PRUNE_EVERY_MS = 10 * 60_000;
-
-/** Wraps whatever a store throws into `WD_STORE_UNAVAILABLE`. */
-function unavailable(what: string, error: unknown): WebhookError {
-  if (isWebhookError(error)) return error;
-  return new WebhookError('WD_STORE_UNAVAILABLE', `Could not ${what}: ${reasonOf(error)}`, { cause: error });
-}
 
 /**
  * The dispatcher's side of its store: opening and recovery, the journal of what happens to
@@ -61,10 +56,10 @@ export class Persistence {
       try {
         await store.open();
       } catch (error) {
-        throw unavailable('open the store', error);
+        throw storeUnavailable('Could not open the store', error);
       }
       if (leases !== undefined) await leases.start();
-      else if (durable) recover(await store.pendingOrigins().catch((error: unknown) => Promise.reject(unavailable('list the pending messages in the store', error))));
+      else if (durable) recover(await store.pendingOrigins().catch((error: unknown) => Promise.reject(storeUnavailable('Could not list the pending messages in the store', error))));
     })();
     // A failed open is reported to each caller that needs the store; it is no unhandled rejection.
     this.ready.catch(() => {});
@@ -88,7 +83,7 @@ export class Persistence {
     try {
       record = await this.store.get(messageId);
     } catch (error) {
-      throw unavailable('read a message from the store', error);
+      throw storeUnavailable('Could not read a message from the store', error);
     }
     if (record === undefined) return undefined;
     const old = fromRecord(record, this.resolve);
@@ -102,7 +97,7 @@ export class Persistence {
     try {
       return await this.store.deadLetters(query);
     } catch (error) {
-      throw unavailable('list the dead letters in the store', error);
+      throw storeUnavailable('Could not list the dead letters in the store', error);
     }
   }
 
@@ -112,7 +107,7 @@ export class Persistence {
     try {
       return await this.store.history(messageId);
     } catch (error) {
-      throw unavailable('read a history from the store', error);
+      throw storeUnavailable('Could not read a history from the store', error);
     }
   }
 

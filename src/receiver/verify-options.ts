@@ -1,6 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { WebhookError, describe, invalidOptions } from '../core/errors.js';
-import type { SignatureScheme } from '../config/options.js';
+import type { SignatureScheme } from '../signing/scheme.js';
 import { DEFAULT_SIGNATURE_HEADER, MAX_SECRETS, decodeSecretKey } from '../signing/signatures.js';
 
 /** What a receiver tells {@link verifyWebhook} about itself. Every key is optional. */

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { WebhookError, describe } from '../core/errors.js';
-import type { SignatureScheme } from '../config/options.js';
+import type { SignatureScheme } from '../signing/scheme.js';
 
 const WHSEC_PREFIX = 'whsec_';
 /** Base64 characters without padding; padding is counted apart (see {@link decodeSecretKey}). */

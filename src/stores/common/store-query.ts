@@ -13,35 +13,7 @@ export const FAILURE_REASONS = ['rejected', 'exhausted', 'expired', 'blocked', '
 const everyReason: Record<FailureReason, true> = { rejected: true, exhausted: true, expired: true, blocked: true, gone: true, closed: true, cancelled: true };
 void everyReason;
 
-/** `WD_STORE_UNAVAILABLE`: ``<what failed>: <the cause's message>``, the cause kept. */
-export function unavailable(what: string, cause: unknown): WebhookError {
-  if (cause instanceof WebhookError && cause.code === 'WD_STORE_UNAVAILABLE') return cause;
-  const reason = cause instanceof Error ? cause.message : describe(cause);
-  return new WebhookError('WD_STORE_UNAVAILABLE', `${what}: ${reason}`, { cause });
-}
-
-/** The message id an op names. */
-export function opId(op: StoreOp): string {
-  return op.op === 'accept' ? op.record.id : op.id;
-}
-
-/** Refusals of one op (as opposed to a store that cannot be reached): the other ops may be written alone. */
-const refusals = new WeakSet<WebhookError>();
-
-/** An op of a batch that cannot apply: the whole batch is refused. `index` counts from 0. */
-export function rejectedOp(ops: readonly StoreOp[], index: number, why: string): WebhookError {
-  const op = ops[index]!;
-  const error = new WebhookError('WD_STORE_UNAVAILABLE', `Write refused, nothing of it applied: op ${index + 1} of ${ops.length} (\`${op.op}\` of message \`${opId(op)}\`) ${why}`);
-  refusals.add(error);
-  return error;
-}
-
-/** Was `error` a batch refused for one of its ops (by {@link rejectedOp})? */
-export function isRejectedOp(error: unknown): boolean {
-  return error instanceof WebhookError && refusals.has(error);
-}
-
-/** Checks the shape of every op before a store touches anything; throws `rejectedOp`. */
+/** Checks the shape of every op before a store touches anything; throws `WD_STORE_UNAVAILABLE`. */
 export function checkOps(ops: readonly StoreOp[]): void {
   if (!Array.isArray(ops)) throw new WebhookError('WD_STORE_UNAVAILABLE', `Write refused: expected an array of operations, got ${describe(ops)}`);
   for (let i = 0; i < ops.length; i++) {

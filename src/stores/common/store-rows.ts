@@ -1,5 +1,5 @@
 import type { MessageRecord } from '../../model/message-record.js';
-import type { SignatureScheme } from '../../config/options.js';
+import type { SignatureScheme } from '../../signing/scheme.js';
 import type { FieldSealer } from '../../signing/seal.js';
 import type { AttemptRecord, MessageHistory } from '../../persistence/store.js';
 import type { FailureReason } from '../../model/types.js';

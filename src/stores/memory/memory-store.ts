@@ -3,7 +3,8 @@ import type { MessageRecord } from '../../model/message-record.js';
 import { integer, readObject } from '../../core/option-checks.js';
 import type { AttemptRecord, DeadLetter, DeadLetterQuery, MessageHistory, MessageStore, StoreOp } from '../../persistence/store.js';
 import type { FailureReason } from '../../model/types.js';
-import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs, rejectedOp, type DeadLetterPosition } from '../common/store-query.js';
+import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs, type DeadLetterPosition } from '../common/store-query.js';
+import { refusedOp } from '../../persistence/store-errors.js';
 import { IdOrdered } from '../common/id-ordered.js';
 import { deadLetter, historyAttempt } from '../common/store-views.js';
 
@@ -100,10 +101,10 @@ export class MemoryStore implements MessageStore {
       const op = ops[i]!;
       if (op.op === 'accept') {
         const id = op.record.id;
-        if (accepted.has(id) || this.#entries.has(id)) throw rejectedOp(ops, i, 'names a message the store already holds');
+        if (accepted.has(id) || this.#entries.has(id)) throw refusedOp(ops, i, 'names a message the store already holds');
         accepted.add(id);
       } else {
-        if ((!accepted.has(op.id) && this.#entries.get(op.id)?.state !== 'pending') || ended.has(op.id)) throw rejectedOp(ops, i, 'names a message that is not pending');
+        if ((!accepted.has(op.id) && this.#entries.get(op.id)?.state !== 'pending') || ended.has(op.id)) throw refusedOp(ops, i, 'names a message that is not pending');
         if (op.op === 'end') ended.add(op.id);
       }
     }

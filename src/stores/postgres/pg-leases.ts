@@ -3,7 +3,7 @@ import type { MessageRecord } from '../../model/message-record.js';
 import type { FieldSealer } from '../../signing/seal.js';
 import type { Statements } from './pg-sql.js';
 import { recordOf, type MessageRow } from '../common/store-rows.js';
-import { unavailable } from '../common/store-query.js';
+import { storeUnavailable } from '../../persistence/store-errors.js';
 
 /**
  * The Postgres store's side of sharing: claiming under leases, and the `LISTEN` connection that
@@ -44,7 +44,7 @@ export class LeaseQueries {
     try {
       client = await pool.connect();
     } catch (error) {
-      throw unavailable(`Listening for new messages in the Postgres store (schema \`${this.schema}\`) failed: no connection`, error);
+      throw storeUnavailable(`Listening for new messages in the Postgres store (schema \`${this.schema}\`) failed: no connection`, error);
     }
     const onNotification = (n: Notification) => {
       if (n.channel === this.channel) onNew();
@@ -63,7 +63,7 @@ export class LeaseQueries {
       await client.query(`LISTEN "${this.channel}"`);
     } catch (error) {
       client.release(true);
-      throw unavailable(`Listening for new messages in the Postgres store (schema \`${this.schema}\`) failed`, error);
+      throw storeUnavailable(`Listening for new messages in the Postgres store (schema \`${this.schema}\`) failed`, error);
     }
     const stop = async () => {
       if (stopped) return;

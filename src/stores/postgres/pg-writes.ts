@@ -4,14 +4,14 @@ import type { FieldSealer } from '../../signing/seal.js';
 import type { QueryClient } from '../../persistence/shared-store.js';
 import type { AcceptLease, StoreOp } from '../../persistence/store.js';
 import { INSERT_ROWS, type Statements } from './pg-sql.js';
-import { rejectedOp } from '../common/store-query.js';
+import { refusedOp } from '../../persistence/store-errors.js';
 import { attemptParams, insertParams, lastParams } from '../common/store-rows.js';
 
 /** The Postgres store's writes: a batch of ops inside the caller's transaction, and message rows. */
 
 /**
  * Applies `ops` in order on `client`, inside its open transaction. Consecutive accepts are one
- * multi-row `INSERT`; every other op is one round trip. Throws `rejectedOp` for an op that
+ * multi-row `INSERT`; every other op is one round trip. Throws `refusedOp` for an op that
  * cannot apply (the caller rolls back). Unowned accepts `NOTIFY` waiting processes at commit.
  */
 export async function writeBatch(client: PoolClient, sql: Statements, fields: FieldSealer, ops: readonly StoreOp[], channel: string): Promise<void> {
@@ -19,7 +19,7 @@ export async function writeBatch(client: PoolClient, sql: Statements, fields: Fi
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
     if (op.op !== 'accept') continue;
-    if (seen.has(op.record.id)) throw rejectedOp(ops, i, 'names a message the store already holds');
+    if (seen.has(op.record.id)) throw refusedOp(ops, i, 'names a message the store already holds');
     seen.add(op.record.id);
   }
   let notify = false;
@@ -35,7 +35,7 @@ export async function writeBatch(client: PoolClient, sql: Statements, fields: Fi
         const e = error as { code?: string; detail?: string };
         const id = e.code === '23505' ? /\(id\)=\((.*)\)/.exec(e.detail ?? '')?.[1] : undefined;
         const at = id === undefined ? -1 : group.findIndex((a) => a.record.id === id);
-        throw at >= 0 ? rejectedOp(ops, i + at, 'names a message the store already holds') : error;
+        throw at >= 0 ? refusedOp(ops, i + at, 'names a message the store already holds') : error;
       });
       i = end;
       continue;
@@ -47,7 +47,7 @@ export async function writeBatch(client: PoolClient, sql: Statements, fields: Fi
       continue;
     }
     const result = await apply(client, sql, op);
-    if (result.rowCount !== 1) throw rejectedOp(ops, i, 'names a message that is not pending');
+    if (result.rowCount !== 1) throw refusedOp(ops, i, 'names a message that is not pending');
     i++;
   }
   // Delivered at commit, and only if it commits: idle processes wake for unowned messages.
@@ -79,7 +79,7 @@ async function endDelivered(client: PoolClient, sql: Statements, ops: readonly S
   ]);
   if (result.rows.length === count) return;
   const ended = new Set(result.rows.map((r) => r.id));
-  throw rejectedOp(ops, at + run.findIndex((op) => !ended.has(op.id)), 'names a message that is not pending');
+  throw refusedOp(ops, at + run.findIndex((op) => !ended.has(op.id)), 'names a message that is not pending');
 }
 
 /** One `INSERT` of message rows, secrets and headers sealed; without a lease a row is unowned. */

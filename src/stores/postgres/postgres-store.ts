@@ -12,7 +12,8 @@ import { LeaseQueries } from './pg-leases.js';
 import { insertRows, writeBatch } from './pg-writes.js';
 import { deadLetterOf, historyOf, recordOf } from '../common/store-rows.js';
 import type { AttemptRow, DeadLetterRow, FactsRow, MessageRow } from '../common/store-rows.js';
-import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs, unavailable } from '../common/store-query.js';
+import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs } from '../common/store-query.js';
+import { storeUnavailable } from '../../persistence/store-errors.js';
 
 export interface PostgresStoreOptions {
   /** A `pg.Pool` (the optional peer dependency `pg`) to the database. The store borrows it and never ends it. */
@@ -106,7 +107,7 @@ class PostgresStore implements SharedStore {
     } catch (error) {
       client?.removeListener('error', ignore);
       client?.release(true);
-      throw unavailable(`Cannot open the Postgres store in schema \`${this.#schema}\``, pgReason(error));
+      throw storeUnavailable(`Cannot open the Postgres store in schema \`${this.#schema}\``, pgReason(error));
     }
     this.#state = 'open';
   }
@@ -131,7 +132,7 @@ class PostgresStore implements SharedStore {
       for (let i = 0; i < records.length; i += INSERT_ROWS) await insertRows(client, this.#sql, this.#fields, records.slice(i, i + INSERT_ROWS));
       await client.query('SELECT pg_notify($1, $2)', [this.#leases.channel, '']);
     } catch (error) {
-      throw unavailable(`Writing ${records.length} message(s) with the caller's transaction to the Postgres store (schema \`${this.#schema}\`) failed; the transaction cannot commit them`, pgReason(error));
+      throw storeUnavailable(`Writing ${records.length} message(s) with the caller's transaction to the Postgres store (schema \`${this.#schema}\`) failed; the transaction cannot commit them`, pgReason(error));
     }
   }
 
@@ -179,7 +180,7 @@ class PostgresStore implements SharedStore {
         try {
           count = (await this.#pool.query(this.#sql.prune, [state, cutoff, PRUNE_CHUNK])).rowCount ?? 0;
         } catch (error) {
-          throw unavailable(`Pruning the Postgres store (schema \`${this.#schema}\`) failed`, pgReason(error));
+          throw storeUnavailable(`Pruning the Postgres store (schema \`${this.#schema}\`) failed`, pgReason(error));
         }
         pruned += count;
         if (count < PRUNE_CHUNK) break;
@@ -215,7 +216,7 @@ class PostgresStore implements SharedStore {
     try {
       client = await this.#pool.connect();
     } catch (error) {
-      throw unavailable(`${what} in the Postgres store (schema \`${this.#schema}\`) failed: no connection`, pgReason(error));
+      throw storeUnavailable(`${what} in the Postgres store (schema \`${this.#schema}\`) failed: no connection`, pgReason(error));
     }
     let broken: Error | undefined;
     // A checked-out client whose connection drops emits 'error'; with no listener that would
@@ -229,7 +230,7 @@ class PostgresStore implements SharedStore {
     } catch (error) {
       await client.query('ROLLBACK').catch((e: unknown) => (broken = e instanceof Error ? e : new Error(describe(e))));
       if (error instanceof WebhookError) throw error;
-      throw unavailable(`${what} in the Postgres store (schema \`${this.#schema}\`) failed, nothing of them applied`, pgReason(error));
+      throw storeUnavailable(`${what} in the Postgres store (schema \`${this.#schema}\`) failed, nothing of them applied`, pgReason(error));
     } finally {
       client.removeListener('error', ignore);
       client.release(broken);
@@ -241,7 +242,7 @@ class PostgresStore implements SharedStore {
     try {
       return (await this.#pool.query<R>(sql, params)).rows;
     } catch (error) {
-      throw unavailable(`Reading ${what} from the Postgres store (schema \`${this.#schema}\`) failed`, pgReason(error));
+      throw storeUnavailable(`Reading ${what} from the Postgres store (schema \`${this.#schema}\`) failed`, pgReason(error));
     }
   }
 

@@ -1,5 +1,5 @@
 import { chmodSync, closeSync, constants, fchmodSync, fstatSync, openSync, statSync } from 'node:fs';
-import { unavailable } from '../common/store-query.js';
+import { storeUnavailable } from '../../persistence/store-errors.js';
 
 /**
  * The database file on disk: created by us with mode 0600 before SQLite opens it (SQLite gives
@@ -19,12 +19,12 @@ export function prepareFile(path: string): void {
   try {
     fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
   } catch (error) {
-    throw unavailable(`Cannot open the SQLite store at \`${path}\` for writing`, error);
+    throw storeUnavailable(`Cannot open the SQLite store at \`${path}\` for writing`, error);
   }
   try {
     if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
   } catch (error) {
-    throw unavailable(`Cannot restrict the SQLite store at \`${path}\` to its owner (mode 0600)`, error);
+    throw storeUnavailable(`Cannot restrict the SQLite store at \`${path}\` to its owner (mode 0600)`, error);
   } finally {
     closeSync(fd);
   }
@@ -32,7 +32,7 @@ export function prepareFile(path: string): void {
     try {
       if ((statSync(side).mode & 0o077) !== 0) chmodSync(side, 0o600);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw unavailable(`Cannot restrict \`${side}\` to its owner (mode 0600)`, error);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storeUnavailable(`Cannot restrict \`${side}\` to its owner (mode 0600)`, error);
     }
   }
 }

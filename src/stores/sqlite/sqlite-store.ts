@@ -12,7 +12,8 @@ import { SQL, deadLetterSql } from './sqlite-rows.js';
 import { attemptParams, deadLetterOf, historyOf, insertParams, lastParams, recordOf } from '../common/store-rows.js';
 import type { AttemptRow, DeadLetterRow, FactsRow, MessageRow } from '../common/store-rows.js';
 import { configure, migrate } from './sqlite-schema.js';
-import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs, rejectedOp, unavailable } from '../common/store-query.js';
+import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs } from '../common/store-query.js';
+import { refusedOp, storeUnavailable } from '../../persistence/store-errors.js';
 
 export interface SqliteStoreOptions {
   /** The database file. Created with mode 0600 when absent; an existing one is restricted to mode 0600. */
@@ -90,7 +91,7 @@ class SqliteStore implements MessageStore {
     try {
       Database = (await import('better-sqlite3')).default;
     } catch (error) {
-      throw unavailable('Cannot open the SQLite store: its driver, the optional dependency `better-sqlite3`, did not load (`npm install better-sqlite3`)', error);
+      throw storeUnavailable('Cannot open the SQLite store: its driver, the optional dependency `better-sqlite3`, did not load (`npm install better-sqlite3`)', error);
     }
     prepareFile(this.#path);
     let db: BetterSqlite3.Database | undefined;
@@ -108,7 +109,7 @@ class SqliteStore implements MessageStore {
         // Already failing: the first error is the one to report.
       }
       const hint = (error as { code?: unknown }).code === 'SQLITE_BUSY' ? ' (another process, perhaps another dispatcher, has this file open)' : '';
-      throw unavailable(`Cannot open the SQLite store at \`${this.#path}\`${hint}`, error);
+      throw storeUnavailable(`Cannot open the SQLite store at \`${this.#path}\`${hint}`, error);
     }
     prepareFile(this.#path); // the -wal file SQLite made
     this.#file = identify(this.#path);
@@ -125,7 +126,7 @@ class SqliteStore implements MessageStore {
     try {
       db?.close();
     } catch (error) {
-      throw unavailable(`Closing the SQLite store at \`${this.#path}\` failed`, error);
+      throw storeUnavailable(`Closing the SQLite store at \`${this.#path}\` failed`, error);
     }
   }
 
@@ -144,9 +145,9 @@ class SqliteStore implements MessageStore {
     } catch (error) {
       if (error instanceof WebhookError) throw error;
       const code = (error as { code?: unknown }).code;
-      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' && ops[this.#at]?.op === 'accept') throw rejectedOp(ops, this.#at, 'names a message the store already holds');
+      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' && ops[this.#at]?.op === 'accept') throw refusedOp(ops, this.#at, 'names a message the store already holds');
       const op = ops[this.#at]!;
-      throw unavailable(`Writing ${ops.length} operations to the SQLite store at \`${this.#path}\` failed (op ${this.#at + 1}, \`${op.op}\`), nothing of them applied`, error);
+      throw storeUnavailable(`Writing ${ops.length} operations to the SQLite store at \`${this.#path}\` failed (op ${this.#at + 1}, \`${op.op}\`), nothing of them applied`, error);
     }
   }
 
@@ -158,7 +159,7 @@ class SqliteStore implements MessageStore {
       if (op.op === 'accept') {
         s.insertMessage.run(...insertParams(op.record, this.#fields));
       } else if (op.op === 'attempt') {
-        if (s.attempt.run(op.attempts, op.dueAt, ...lastParams(op.last), op.id).changes !== 1) throw rejectedOp(ops, i, 'names a message that is not pending');
+        if (s.attempt.run(op.attempts, op.dueAt, ...lastParams(op.last), op.id).changes !== 1) throw refusedOp(ops, i, 'names a message that is not pending');
         s.insertAttempt.run(...attemptParams(op.id, op.attempt));
       } else {
         const { outcome } = op;
@@ -166,7 +167,7 @@ class SqliteStore implements MessageStore {
           outcome.state === 'delivered'
             ? s.delivered.run(op.attempts, op.at, op.id).changes
             : s.failed.run(op.attempts, op.at, outcome.reason, ...lastParams(outcome.last), op.id).changes;
-        if (changes !== 1) throw rejectedOp(ops, i, 'names a message that is not pending');
+        if (changes !== 1) throw refusedOp(ops, i, 'names a message that is not pending');
         if (op.attempt !== null) s.insertAttempt.run(...attemptParams(op.id, op.attempt));
       }
     }
@@ -244,7 +245,7 @@ class SqliteStore implements MessageStore {
         return ids.length;
       })();
     } catch (error) {
-      throw unavailable(`Pruning the SQLite store at \`${this.#path}\` failed`, error);
+      throw storeUnavailable(`Pruning the SQLite store at \`${this.#path}\` failed`, error);
     }
   }
 
@@ -254,7 +255,7 @@ class SqliteStore implements MessageStore {
     try {
       return fn(this.#s!);
     } catch (error) {
-      throw unavailable(`Reading ${what} from the SQLite store at \`${this.#path}\` failed`, error);
+      throw storeUnavailable(`Reading ${what} from the SQLite store at \`${this.#path}\` failed`, error);
     }
   }
 

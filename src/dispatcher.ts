@@ -1,32 +1,32 @@
-import { AddressPolicy } from './security/address-policy.js';
 import { systemClock, type Clock, type Timer } from './core/clock.js';
-import { cancelSelector, originOf } from './model/targets.js';
-import { guarded, readInternals, type DispatcherInternals } from './config/internals.js';
-import { EndpointResolver, type ResolvedEndpoint } from './model/endpoint.js';
-import { prepareEvent, type PreparedEvent } from './model/envelope.js';
-import { WebhookError, describe, isWebhookError, refusal } from './core/errors.js';
-import { EventStream, type Subscribable } from './dispatch/event-stream.js';
-import type { HostActor } from './delivery/host-actor.js';
+import { WebhookError, describe, guarded, isWebhookError, refusal } from './core/errors.js';
 import { uuidv7 } from './core/ids.js';
-import { startCluster, type Cluster } from './cluster/cluster.js';
-import { LocalRateLimiter } from './limits/local-rate-limiter.js';
-import { CLAIM_BATCH } from './persistence/lease-keeper.js';
-import { fromRecord, type MessageRecord } from './model/message-record.js';
-import { Persistence } from './persistence/persistence.js';
-import { isShared, type QueryClient } from './persistence/shared-store.js';
-import type { DeadLetter, DeadLetterQuery, MessageHistory } from './persistence/store.js';
-import { retentionOption, storeOption, deadLetterQuery } from './persistence/store-options.js';
-import { MemoryStore } from './stores/memory/memory-store.js';
-import type { Message } from './model/message.js';
+import { readInternals, type DispatcherInternals } from './config/internals.js';
 import { optionsForOrigin, resolveCloseOptions, resolveOptions, type CloseOptions, type DispatcherOptions, type ResolvedOptions } from './config/options.js';
-import { Router } from './delivery/router.js';
 import { resolveSendOptions, type ResolvedSendOptions, type SendOptions } from './config/send-options.js';
-import { createSink } from './delivery/sink.js';
-import { publishAccepted } from './telemetry/diagnostics.js';
-import { OpenTelemetry } from './telemetry/open-telemetry.js';
+import { startCluster, type Cluster } from './cluster/cluster.js';
+import type { HostActor } from './delivery/host-actor.js';
+import { Router } from './delivery/router.js';
+import { Admission } from './dispatch/admission.js';
+import { EventStream, type Subscribable } from './dispatch/event-stream.js';
+import { Ledger } from './dispatch/ledger.js';
+import { MessageQueries } from './dispatch/message-queries.js';
+import { createSink } from './dispatch/sink.js';
+import { LocalRateLimiter } from './limits/local-rate-limiter.js';
+import { EndpointResolver, type ResolvedEndpoint } from './model/endpoint.js';
+import { prepareEvent } from './model/envelope.js';
+import { cancelSelector, originOf } from './model/targets.js';
+import type { DispatcherEvents, DispatcherStats, DispatcherWarning, Endpoint, HostStats, PublishResult, Receipt, WebhookEvent } from './model/types.js';
+import { CLAIM_BATCH } from './persistence/lease-keeper.js';
+import { Persistence } from './persistence/persistence.js';
+import { isShared } from './persistence/shared-store.js';
+import type { DeadLetter, DeadLetterQuery, MessageHistory } from './persistence/store.js';
+import { retentionOption, storeOption } from './persistence/store-options.js';
+import { AddressPolicy } from './security/address-policy.js';
+import { MemoryStore } from './stores/memory/memory-store.js';
 import { AttemptTelemetry } from './telemetry/attempt-telemetry.js';
-import { UndiciTransport, clientOptions, type TransportFactory } from './transport/undici-transport.js';
-import type { ClusterWarning, DispatcherEvents, DispatcherStats, Endpoint, HostStats, PublishResult, Receipt, WebhookEvent } from './model/types.js';
+import { OpenTelemetry } from './telemetry/open-telemetry.js';
+import { undiciTransports } from './transport/undici-transport.js';
 
 /**
  * With a shared store, claiming stops while this many messages are held in this process (its
@@ -46,73 +46,72 @@ type Lifecycle =
  * subscribe with `on`, `once` and `off`.
  */
 export class Dispatcher implements Subscribable<DispatcherEvents> {
-  readonly #events = new EventStream<DispatcherEvents>((error) => this.#listenerThrew(error));
+  readonly #events: EventStream<DispatcherEvents>;
   readonly #options: ResolvedOptions;
   readonly #perMessage: ResolvedSendOptions;
   readonly #clock: Clock;
   readonly #endpoints: EndpointResolver;
   readonly #router: Router;
-  readonly #counts = { accepted: 0, delivered: 0, failed: 0, retries: 0, released: 0 };
+  readonly #ledger = new Ledger();
   readonly #persistence: Persistence;
+  readonly #admission: Admission;
+  readonly #queries: MessageQueries;
   /** Spans and metrics, when `@opentelemetry/api` is installed and telemetry is on. */
   readonly #otel: OpenTelemetry | undefined;
   /** The store is shared with other processes (Postgres): work is claimed under leases. */
   readonly #shared: boolean;
   readonly #cluster: Cluster | undefined;
-  /** Durable sends waiting for their commit. */
-  #committing = 0;
   #life: Lifecycle = { state: 'open' };
-  /** Receipts of pending messages sent with an idempotency key. */
-  readonly #byKey = new Map<string, Receipt>();
-  #idleWaiters: (() => void)[] = [];
 
   constructor(options?: DispatcherOptions, internals?: DispatcherInternals) {
-    this.#options = guarded('WD_INVALID_OPTIONS', 'the options', () => resolveOptions(options));
-    this.#perMessage = { attempts: this.#options.retry.attempts, ttlMs: this.#options.ttlMs, idempotencyKey: undefined, transaction: undefined };
+    this.#events = new EventStream<DispatcherEvents>(this, (error) => this.#listenerThrew(error), 'error');
+    const opts = (this.#options = guarded('WD_INVALID_OPTIONS', 'the options', () => resolveOptions(options)));
+    this.#perMessage = { attempts: opts.retry.attempts, ttlMs: opts.ttlMs, idempotencyKey: undefined, transaction: undefined };
     const seams = readInternals(internals);
     const clock = (this.#clock = seams.clock ?? systemClock);
-    const policy = new AddressPolicy(this.#options.allowPrivateNetworks, this.#options.allowedNetworks, seams.lookup);
-    this.#endpoints = new EndpointResolver(this.#options.signature, policy, this.#options.httpsOnly, this.#options.signatureHeader);
-    const { timeoutMs, responseBodyBytes } = this.#options;
-    const transportOptions = { timeoutMs, responseBodyBytes, lookup: policy.lookup, clock };
-    const shared = clientOptions(transportOptions);
-    const transport: TransportFactory = seams.transport ?? ((origin, connections) => new UndiciTransport(origin, connections, transportOptions, shared));
-    const store = guarded('WD_INVALID_OPTIONS', 'the `store` option', () => storeOption(this.#options.store)) ?? new MemoryStore();
-    const retention = guarded('WD_INVALID_OPTIONS', 'the `retention` option', () => retentionOption(this.#options.retention));
+    const policy = new AddressPolicy(opts.allowPrivateNetworks, opts.allowedNetworks, seams.lookup);
+    const endpoints = (this.#endpoints = new EndpointResolver(opts.signature, policy, opts.httpsOnly, opts.signatureHeader));
+    const resolve = (endpoint: Endpoint): ResolvedEndpoint => endpoints.resolve(endpoint);
+    const transport = seams.transport ?? undiciTransports({ timeoutMs: opts.timeoutMs, responseBodyBytes: opts.responseBodyBytes, lookup: policy.lookup, clock });
+    const store = guarded('WD_INVALID_OPTIONS', 'the `store` option', () => storeOption(opts.store)) ?? new MemoryStore();
+    const retention = guarded('WD_INVALID_OPTIONS', 'the `retention` option', () => retentionOption(opts.retention));
     // Checked before the store is opened: a refused `cluster` leaves nothing open behind it.
-    const cluster = (this.#cluster = startCluster(this.#options.cluster, clock, timeoutMs, (w) => this.#warn(w), (origin) => this.#router.get(origin)?.wake()));
-    this.#persistence = new Persistence(
+    const cluster = (this.#cluster = startCluster(opts.cluster, clock, opts.timeoutMs, (w) => this.#warn(w), (origin) => this.#router.get(origin)?.wake()));
+    const shared = (this.#shared = isShared(store));
+    this.#persistence = new Persistence({
       store,
       clock,
-      (endpoint) => this.#endpoints.resolve(endpoint),
+      resolve,
       retention,
-      (origins) => this.#recover(origins),
-      (error) => this.#listenerThrew(error),
-      isShared(store)
+      recover: (origins) => this.#admission.recover(origins),
+      onStoreError: (error) => this.#warn({ kind: 'store-write-failed', message: error.message, error }),
+      shared: shared
         ? {
             // This process's id in the shared store: time-sortable, unique across processes.
             owner: uuidv7(clock.now()),
-            target: { room: () => MAX_HELD - this.#pending, adopt: (records) => this.#adopt(records) },
-            ordered: (origin) => optionsForOrigin(this.#options, origin).ordered,
+            target: { room: () => MAX_HELD - this.#ledger.pending, adopt: (records) => this.#admission.adopt(records) },
+            ordered: (origin) => optionsForOrigin(opts, origin).ordered,
           }
         : undefined,
-    );
-    this.#shared = isShared(store);
-    const otel = (this.#otel = OpenTelemetry.create(this.#options.telemetry, () => this.stats()));
-    const sink = createSink(this.#counts, (name, payload) => this.#events.emit(name, payload as never, this), (name) => this.#events.has(name), (m) => this.#ended(m), this.#persistence.journal, otel);
+    });
+    const otel = (this.#otel = OpenTelemetry.create(opts.telemetry, () => this.stats()));
+    const sink = createSink({ ledger: this.#ledger, events: this.#events, journal: this.#persistence.journal, otel, ended: (m) => this.#admission.ended(m) });
     this.#router = new Router(
       {
-        options: this.#options,
+        options: opts,
         sink,
         clock,
         backlog: this.#persistence.backlog,
-        keepsUnfinished: this.#shared,
+        keepsUnfinished: shared,
         rateLimiter: cluster?.rateLimiter ?? ((limit, now) => new LocalRateLimiter(limit, now)),
         sharedBreakers: cluster?.breakers,
         telemetry: new AttemptTelemetry(otel),
       },
       transport,
     );
+    const assertOpen = () => this.#assertOpen();
+    this.#admission = new Admission({ options: opts, clock, ledger: this.#ledger, router: this.#router, persistence: this.#persistence, otel, resolve, assertOpen, isOpen: () => this.#life.state === 'open' });
+    this.#queries = new MessageQueries({ clock, persistence: this.#persistence, admission: this.#admission, perMessage: this.#perMessage, assertOpen });
   }
 
   /**
@@ -124,84 +123,26 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
    */
   ready(): Promise<void> {
     const cluster = this.#cluster;
-    // In a cluster, also the first Redis connection: sends made before it limit per process.
     return cluster === undefined ? this.#persistence.ready : Promise.all([this.#persistence.ready, cluster.ready]).then(() => {});
   }
 
   /** Failed messages kept by the store, newest first: `{ origin?, reason?, limit?, cursor? }`. */
   deadLetters(query: DeadLetterQuery = {}): Promise<{ items: DeadLetter[]; cursor?: string }> {
-    try {
-      return this.#persistence.deadLetters(deadLetterQuery(query));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#queries.deadLetters(query);
   }
 
-  /** A message's state and every attempt, while the store keeps it. */
+  /** A message's state and every attempt, while the store keeps it; `undefined` for an id the store does not hold. */
   history(messageId: string): Promise<MessageHistory | undefined> {
-    if (typeof messageId !== 'string') return Promise.reject(new WebhookError('WD_INVALID_OPTIONS', `Expected \`messageId\` to be a string, got ${describe(messageId)}`));
-    return this.#persistence.history(messageId);
+    return this.#queries.history(messageId);
   }
 
   /**
    * Sends stored messages again: each becomes a new message (a new `messageId`, attempts from
    * zero) with the same event id, body and endpoint, with its own terminal event. One result
-   * per id, in order; an id the store does not hold gives `{ ok: false }`.
+   * per id, in order; an id the store does not hold gives `{ ok: false }`. At most 10,000 ids a call.
    */
-  async replay(messageIds: readonly string[]): Promise<PublishResult[]> {
-    if (!Array.isArray(messageIds) || !messageIds.every((id) => typeof id === 'string')) {
-      throw new WebhookError('WD_INVALID_OPTIONS', `Expected \`messageIds\` to be an array of strings, got ${describe(messageIds)}`);
-    }
-    this.#assertOpen();
-    return Promise.all(
-      messageIds.map(async (id): Promise<PublishResult> => {
-        try {
-          const now = this.#clock.now();
-          const message = await this.#persistence.replayable(id, uuidv7(now), now, this.#perMessage.attempts, this.#perMessage.ttlMs);
-          if (message === undefined) return { ok: false, error: new WebhookError('WD_INVALID_OPTIONS', `Expected a message id the store holds, got ${describe(id)}`) };
-          this.#assertOpen();
-          const actor = this.#actorWithRoom(message.endpoint.origin);
-          return { ok: true, receipt: await this.#admit(message, actor) };
-        } catch (error) {
-          return { ok: false, error: isWebhookError(error) ? error : new WebhookError('WD_STORE_UNAVAILABLE', `Expected to replay ${describe(id)}, got an error: ${describe(error)}`, { cause: error }) };
-        }
-      }),
-    );
-  }
-
-  /** Queues again what an earlier run left: one call per origin with pending messages. */
-  #recover(origins: { origin: string; count: number }[]): void {
-    for (const { origin, count } of origins) {
-      const actor = this.#router.actorFor(origin, true);
-      if (actor === undefined) continue;
-      this.#counts.accepted += count;
-      actor.recover(count);
-    }
-  }
-
-  /**
-   * Messages claimed from a shared store, to their host actors. Returns the ids of those no
-   * actor has room for, which go back to the store for any process to take.
-   */
-  #adopt(records: readonly MessageRecord[]): string[] {
-    const refused: string[] = [];
-    for (const record of records) {
-      let message: Message;
-      try {
-        message = fromRecord(record, (endpoint) => this.#endpoints.resolve(endpoint));
-      } catch {
-        // An endpoint this dispatcher's options refuse: held, not sent (as with recovery).
-        continue;
-      }
-      const actor = this.#life.state === 'open' ? this.#router.actorFor(message.endpoint.origin, true) : undefined;
-      if (actor === undefined || !actor.hasRoom) {
-        refused.push(record.id);
-        continue;
-      }
-      this.#counts.accepted++;
-      actor.adopt(message);
-    }
-    return refused;
+  replay(messageIds: readonly string[]): Promise<PublishResult[]> {
+    return this.#queries.replay(messageIds);
   }
 
   /**
@@ -213,13 +154,13 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       this.#assertOpen();
       const perMessage = this.#sendOptions(options);
       const key = perMessage.idempotencyKey;
-      const earlier = key === undefined ? undefined : this.#byKey.get(key);
+      const earlier = this.#admission.earlier(key);
       if (earlier !== undefined) return Promise.resolve(earlier);
       // The cheap refusals (bad endpoint, full queue) come before serializing the body.
       const [resolved, actor] = this.#route(endpoint);
       const now = this.#clock.now();
       const prepared = guarded('WD_INVALID_EVENT', 'the event', () => prepareEvent(event, this.#options.maxPayloadBytes, now));
-      const receipt = this.#enqueue(resolved, actor, prepared, perMessage, key, now);
+      const receipt = this.#admission.enqueue(resolved, actor, prepared, perMessage, key, now);
       return receipt instanceof Promise ? receipt : Promise.resolve(receipt);
     } catch (error) {
       return Promise.reject(error);
@@ -250,8 +191,8 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
           this.#assertOpen();
           const [resolved, actor] = this.#route(guarded('WD_INVALID_ENDPOINT', `\`endpoints[${i}]\``, () => endpoints[i]));
           const key = perMessage.idempotencyKey === undefined ? undefined : `${perMessage.idempotencyKey} ${resolved.url}`;
-          const earlier = key === undefined ? undefined : this.#byKey.get(key);
-          const receipt = earlier ?? this.#enqueue(resolved, actor, prepared, perMessage, key, now);
+          const earlier = this.#admission.earlier(key);
+          const receipt = earlier ?? this.#admission.enqueue(resolved, actor, prepared, perMessage, key, now);
           if (receipt instanceof Promise) {
             waits = true;
             results[i] = receipt.then((r): PublishResult => ({ ok: true, receipt: r }), (error: WebhookError): PublishResult => ({ ok: false, error }));
@@ -268,15 +209,13 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
 
   /** Resolves when nothing is queued, in flight or waiting to retry. */
   onIdle(): Promise<void> {
-    if (this.#pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#ledger.onIdle();
   }
 
   stats(): DispatcherStats {
     const hosts: Record<string, HostStats> = {};
     for (const actor of this.#router.actors()) hosts[actor.origin] = actor.stats();
-    const { accepted, delivered, failed, retries } = this.#counts;
-    return { accepted, delivered, failed, retries, pending: accepted - delivered - failed - this.#counts.released, hosts };
+    return { ...this.#ledger.totals(), hosts };
   }
 
   /**
@@ -374,24 +313,17 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     return this.#events.count(name);
   }
 
-  /** Accepted and not ended, plus sends whose commit is on its way. */
-  get #pending(): number {
-    const c = this.#counts;
-    return c.accepted - c.delivered - c.failed - c.released + this.#committing;
-  }
-
   async #shutdown(drain: boolean, timeoutMs: number): Promise<void> {
     // Closing takes no new work from a shared store; what is held keeps its leases while draining.
     // (Awaited only then: without one, the drain timer is armed in this same turn.)
-    const leases = this.#persistence.leases;
-    if (leases !== undefined) await leases.stopClaiming();
-    if (drain && this.#pending > 0) {
+    if (this.#shared) await this.#persistence.stopClaiming();
+    if (drain && this.#ledger.pending > 0) {
       let timer: Timer | undefined;
       const timeout = Number.isFinite(timeoutMs) ? new Promise<void>((resolve) => (timer = this.#clock.setTimer(resolve, timeoutMs, true))) : undefined;
       await (timeout === undefined ? this.onIdle() : Promise.race([this.onIdle(), timeout]));
       timer?.cancel();
     }
-    if (this.#pending > 0) {
+    if (this.#ledger.pending > 0) {
       for (const actor of this.#router.actors()) actor.abort();
       await this.onIdle();
     }
@@ -414,7 +346,6 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     if (this.#life.state !== 'open') throw new WebhookError('WD_CLOSED', `Expected an open dispatcher, got one that is ${this.#life.state}`);
   }
 
-  /** The endpoint, validated, and its host actor, which has room. Throws a `WebhookError` otherwise. */
   /**
    * The endpoint, validated, and its host actor if it has one, which has room. A missing actor
    * is made only at acceptance: a send refused for its event must leave no host behind.
@@ -426,107 +357,9 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     return [resolved, actor];
   }
 
-  #actorWithRoom(origin: string): HostActor {
-    const actor = this.#router.actorFor(origin);
-    if (actor === undefined) {
-      throw refusal('WD_QUEUE_FULL', `Expected room for a new host (${origin}), got ${this.#router.size} busy hosts (\`maxHosts\` ${this.#options.maxHosts})`);
-    }
-    if (!actor.hasRoom) throw actor.queueFullError();
-    return actor;
-  }
-
-  #enqueue(endpoint: ResolvedEndpoint, known: HostActor | undefined, event: PreparedEvent, options: ResolvedSendOptions, key: string | undefined, now: number): Receipt | Promise<Receipt> {
-    const message: Message = {
-      id: uuidv7(now),
-      endpoint,
-      event,
-      acceptedAt: now,
-      maxAttempts: options.attempts,
-      expiresAt: now + options.ttlMs,
-      idempotencyKey: key,
-      attempts: 0,
-      dueAt: 0,
-      trace: this.#otel?.capture(),
-      last: undefined,
-    };
-    if (options.transaction !== undefined) return this.#outbox(message, options.transaction);
-    return this.#admit(message, known ?? this.#actorWithRoom(endpoint.origin));
-  }
-
-  /**
-   * The transactional outbox: the row is written by the caller's client in the caller's
-   * transaction, owned by nobody. This process holds nothing of it: whichever process claims
-   * it after the commit delivers it and emits its event; a rollback leaves nothing.
-   */
-  async #outbox(message: Message, client: QueryClient): Promise<Receipt> {
-    await this.#persistence.outbox(client, message, optionsForOrigin(this.#options, message.endpoint.origin).ordered);
-    return { messageId: message.id, eventId: message.event.id, origin: message.endpoint.origin };
-  }
-
-  /**
-   * Accepts a built message into its actor, which has room. In memory at once; with a durable
-   * store once the message is committed (the actor holds its room meanwhile), and a failed
-   * commit rejects with `WD_STORE_UNAVAILABLE` and leaves nothing behind.
-   */
-  #admit(message: Message, actor: HostActor): Receipt | Promise<Receipt> {
-    // Checked again at the moment of acceptance: reading the endpoint or the event runs the
-    // caller's getters, and one of them may have closed the dispatcher or filled the queue.
-    this.#assertOpen();
-    if (!actor.hasRoom) throw actor.queueFullError();
-    const receipt: Receipt = { messageId: message.id, eventId: message.event.id, origin: message.endpoint.origin };
-    const key = message.idempotencyKey;
-    if (!this.#persistence.durable) {
-      // Counted (and keyed) before the actor sees it: a message can end inside accept().
-      this.#counts.accepted++;
-      if (key !== undefined) this.#byKey.set(key, receipt);
-      publishAccepted(message);
-      actor.accept(message);
-      return receipt;
-    }
-    actor.reserve();
-    this.#committing++;
-    if (key !== undefined) this.#byKey.set(key, receipt);
-    const ordered = this.#shared && optionsForOrigin(this.#options, message.endpoint.origin).ordered;
-    return this.#persistence.journal.accepted(message).then(
-      () => {
-        this.#committing--;
-        if (ordered) {
-          // Written unowned: an ordered host is served by the one process holding its lease,
-          // which claims its messages in id order (perhaps this one: claim now).
-          if (key !== undefined) this.#byKey.delete(key);
-          actor.unreserve();
-          this.#persistence.leases?.nudge();
-          this.#ended(message);
-          return receipt;
-        }
-        this.#counts.accepted++;
-        publishAccepted(message);
-        actor.accept(message, true);
-        return receipt;
-      },
-      (error: WebhookError) => {
-        this.#committing--;
-        if (key !== undefined) this.#byKey.delete(key);
-        actor.unreserve();
-        this.#ended(message);
-        throw error;
-      },
-    );
-  }
-
-  /** After a message ended or was released; `undefined` after messages released unread from disk. */
-  #ended(message: Message | undefined): void {
-    if (message?.idempotencyKey !== undefined) this.#byKey.delete(message.idempotencyKey);
-    this.#persistence.leases?.roomOpened();
-    if (this.#pending !== 0 || this.#idleWaiters.length === 0) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
   /** Degraded, not failing: to `warning` listeners, or a process warning without one. */
-  #warn(warning: ClusterWarning): void {
-    if (this.#events.has('warning')) this.#events.emit('warning', warning, this);
+  #warn(warning: DispatcherWarning): void {
+    if (this.#events.has('warning')) this.#events.emit('warning', warning);
     else process.emitWarning(warning.message, 'WebhookDispatcherWarning');
   }
 
@@ -535,7 +368,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
       process.emitWarning(`A webhook-dispatcher event listener threw: ${String(error)}`, 'WebhookDispatcherWarning');
       return;
     }
-    // What an error listener throws has nowhere left to go.
-    this.#events.emit('error', error, this, () => {});
+    // What an error listener throws has nowhere left to go (the stream drops it).
+    this.#events.emit('error', error);
   }
 }

@@ -16,12 +16,13 @@ export type { LookupFunction } from './security/address-policy.js';
 export { systemClock, type Clock, type Timer } from './core/clock.js';
 export type { SendOptions } from './config/send-options.js';
 export type { ClusterOptions } from './cluster/cluster-options.js';
-export type { AttemptResult, Transport, TransportFactory } from './transport/undici-transport.js';
+export type { AttemptResult, Transport, TransportFactory } from './transport/transport.js';
 export type {
   Attempt,
   BreakerChange,
   BreakerState,
   ClusterWarning,
+  DispatcherWarning,
   Delivered,
   DispatcherEvents,
   DispatcherStats,
@@ -37,6 +38,6 @@ export type {
 } from './model/types.js';
 export type { MessageStore, StoreOp, AttemptRecord, DeadLetter, DeadLetterQuery, MessageHistory } from './persistence/store.js';
 export type { MessageRecord } from './model/message-record.js';
-export type { Retention } from './persistence/persistence.js';
+export type { Retention } from './persistence/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory/memory-store.js';
 export type { TelemetryOptions } from './telemetry/open-telemetry.js';

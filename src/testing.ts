@@ -14,7 +14,7 @@
  * expect(recorder.requests[0].json().type).toBe('invoice.paid');
  * ```
  */
-import type { AttemptResult, Transport, TransportFactory } from './transport/undici-transport.js';
+import type { AttemptResult, Transport, TransportFactory } from './transport/transport.js';
 
 /** One request the dispatcher sent through the recorder. */
 export interface RecordedRequest {

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import type { BreakerChange, ClusterWarning, Dispatcher } from '../src/index.js';
+import type { BreakerChange, Dispatcher, DispatcherWarning } from '../src/index.js';
 import { Terminals, newSecret, scoped } from './helpers.js';
 import { ok, status, type Received } from './receiver.js';
 import { REDIS, RedisProxy, connect, describeRedis, dropKeys, testPrefix } from './support/redis.js';
@@ -79,7 +79,7 @@ describeRedis('dispatchers sharing Redis', () => {
     const rx = await receiver(() => ok);
     rx.keepRequests = false;
     const d = dispatcher({ cluster: { redis: { ...REDIS, port: proxy.port, retryStrategy: () => 20 }, keyPrefix: prefix }, rateLimit: { perSecond: 200, burst: 20 } });
-    const warnings: ClusterWarning[] = [];
+    const warnings: DispatcherWarning[] = [];
     d.on('warning', (w) => warnings.push(w));
     const done = new Terminals(d);
     const endpoint = { url: rx.url(), secret: newSecret() };
@@ -124,7 +124,7 @@ describeRedis('dispatchers sharing Redis', () => {
   });
 
   it('ready() still resolves when Redis refuses the first connection: the process starts on local limits', async () => {
-    const warnings: ClusterWarning[] = [];
+    const warnings: DispatcherWarning[] = [];
     // Port 1 on loopback: refused at once, nothing listens there.
     const d = dispatcher({ cluster: { redis: { host: '127.0.0.1', port: 1, retryStrategy: () => null }, keyPrefix: prefix } });
     d.on('warning', (w) => warnings.push(w));

@@ -4,7 +4,7 @@
  * source map pointing at a file the package ships.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,8 @@ function node(args: string[]): string {
 
 describe('the built package', () => {
   beforeAll(() => {
+    // A clean build: files of an earlier layout must not stand in for missing ones.
+    rmSync(join(root, 'dist'), { recursive: true, force: true });
     execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
   }, 120_000);
 
@@ -87,12 +89,13 @@ describe('the built package', () => {
   });
 
   it('ships every file its source maps name', () => {
-    const maps = readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.map'));
+    // Every folder of the build: the source tree is a tree of folders by concern.
+    const maps = readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.map'));
     expect(maps.length).toBeGreaterThan(10);
     for (const map of maps) {
       const { sources } = JSON.parse(readFileSync(join(root, 'dist', map), 'utf8')) as { sources: string[] };
       for (const source of sources) {
-        const file = resolve(root, 'dist', source);
+        const file = resolve(root, 'dist', dirname(map), source);
         expect(existsSync(file), `${map} → ${source}`).toBe(true);
         expect(pkg.files.some((f) => file.startsWith(join(root, f)))).toBe(true);
       }

@@ -23,7 +23,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanEx
 import type { Message } from '../../src/model/message.js';
 import { OpenTelemetry } from '../../src/telemetry/open-telemetry.js';
 import { AttemptTelemetry } from '../../src/telemetry/attempt-telemetry.js';
-import type { AttemptResult } from '../../src/transport/undici-transport.js';
+import type { AttemptResult } from '../../src/transport/transport.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
 import { runDispatcher, timed } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';

@@ -1,7 +1,7 @@
 import type { LookupFunction } from '../security/address-policy.js';
 import type { Clock } from '../core/clock.js';
-import { WebhookError, describe, isWebhookError, type WebhookErrorCode } from '../core/errors.js';
-import type { TransportFactory } from '../transport/undici-transport.js';
+import { WebhookError, describe, guarded } from '../core/errors.js';
+import type { TransportFactory } from '../transport/transport.js';
 
 /** Seams for tests and embedding that are not part of everyday configuration. */
 export interface DispatcherInternals {
@@ -11,16 +11,6 @@ export interface DispatcherInternals {
   clock?: Clock;
   /** Makes each origin's transport, in place of undici (a recorder in an app's tests). @default undici */
   transport?: TransportFactory;
-}
-
-/** Runs `fn`; whatever it throws that is not a `WebhookError` becomes one with `code`, the original as `cause`. */
-export function guarded<T>(code: WebhookErrorCode, what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    if (isWebhookError(error)) throw error;
-    throw new WebhookError(code, `Expected ${what} to be readable, but reading it threw: ${describe(error)}`, { cause: error });
-  }
 }
 
 export function readInternals(internals: unknown): DispatcherInternals {

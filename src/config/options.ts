@@ -1,5 +1,5 @@
 import type { ClusterOptions } from '../cluster/cluster-options.js';
-import type { Retention } from '../persistence/persistence.js';
+import type { Retention } from '../persistence/store.js';
 import type { MessageStore } from '../persistence/store.js';
 import type { TelemetryOptions } from '../telemetry/open-telemetry.js';
 import { WebhookError, invalidOptions } from '../core/errors.js';

@@ -98,3 +98,13 @@ export function reasonOf(error: unknown): string {
 export function invalidOptions(name: string, expected: string, got: unknown): WebhookError {
   return new WebhookError('WD_INVALID_OPTIONS', `Expected \`${name}\` to be ${expected}, got ${describe(got)}`);
 }
+
+/** Runs `fn`; whatever it throws that is not a `WebhookError` becomes one with `code`, the original as `cause`. */
+export function guarded<T>(code: WebhookErrorCode, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (isWebhookError(error)) throw error;
+    throw new WebhookError(code, `Expected ${what} to be readable, but reading it threw: ${describe(error)}`, { cause: error });
+  }
+}

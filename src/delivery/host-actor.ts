@@ -5,50 +5,14 @@ import type { Clock, Timer } from '../core/clock.js';
 import { Deque } from '../core/deque.js';
 import { refusal, type WebhookError } from '../core/errors.js';
 import type { Message } from '../model/message.js';
-import type { Backlog } from '../persistence/backlog.js';
-import type { ResolvedHostOptions, ResolvedOptions } from '../config/options.js';
-import type { RateLimiter, RateLimiterFactory } from '../limits/rate-limiter.js';
+import type { ResolvedHostOptions } from '../config/options.js';
+import type { ActorContext } from './actor-context.js';
+import { DiskBacklog } from './disk-backlog.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import { RetryHeap } from '../core/retry-heap.js';
-import type { SharedBreakers } from '../cluster/shared-breakers.js';
 import { attemptHeaders } from '../signing/signatures.js';
-import type { AttemptTelemetry } from '../telemetry/attempt-telemetry.js';
-import type { AttemptResult, Transport } from '../transport/undici-transport.js';
-import type { BreakerState, FailureReason, HostStats } from '../model/types.js';
-
-/** Where an actor reports what happens to its messages. Implementations must not throw. */
-export interface ActorSink {
-  delivered(message: Message, status: number, latencyMs: number): void;
-  /** `result`: the attempt whose outcome ended it, when one did. */
-  failed(message: Message, reason: FailureReason, result?: AttemptResult): void;
-  /** A closing dispatcher hands an unfinished message back to its durable store, which keeps it for the next run. */
-  released(message: Message): void;
-  /** A closing dispatcher leaves `count` messages of a durable backlog on disk, never paged in: they too end in a later run. */
-  releasedOnDisk(count: number): void;
-  retrying(message: Message, delayMs: number): void;
-  attempted(message: Message, result: AttemptResult): void;
-  gone(message: Message): void;
-  breaker(origin: string, state: BreakerState): void;
-}
-
-/** What every actor of a dispatcher shares: the seams through which it meets the world. */
-export interface ActorContext {
-  readonly options: ResolvedOptions;
-  /** With a durable store: messages past the in-memory window stay on disk and are paged in. */
-  readonly backlog: Backlog | undefined;
-  readonly sink: ActorSink;
-  readonly clock: Clock;
-  /** Makes a rate-limited host's limiter: local by default, shared in a cluster. */
-  readonly rateLimiter: RateLimiterFactory;
-  /** Observes each attempt: `diagnostics_channel` and OpenTelemetry spans. */
-  readonly telemetry: AttemptTelemetry;
-  /**
-   * A durable store keeps unfinished messages for later (closing hands them back instead of
-   * failing them). Implied by `backlog`; a shared store has no backlog but keeps them too.
-   */
-  readonly keepsUnfinished?: boolean;
-  /** In a cluster: open breakers of other processes, which hold this host's sends too. */
-  readonly sharedBreakers?: SharedBreakers | undefined;
-}
+import type { AttemptResult, Transport } from '../transport/transport.js';
+import type { BreakerState, HostStats } from '../model/types.js';
 
 /**
  * Everything for one origin: a bounded queue, a retry heap with one timer, a concurrency
@@ -80,11 +44,8 @@ export class HostActor {
    * `aborted`, closed without draining (whatever is left or comes back fails with `'closed'`).
    */
   #mode: 'running' | 'paused' | 'aborted' = 'running';
-  /** Accepted messages waiting on disk, not in memory (a durable store's backlog). */
-  #onDisk = 0;
-  /** The last message taken into memory: paging continues after it. */
-  #lastInMemory = '';
-  #paging = false;
+  /** With a durable store: the backlog past the in-memory window, on disk. */
+  readonly #disk: DiskBacklog | undefined;
   /** Messages the dispatcher is committing for this host: they count against the capacity. */
   #reserved = 0;
   /** The refusal for a full queue, made once: during a flood it is thrown thousands of times a second. */
@@ -100,12 +61,13 @@ export class HostActor {
   ) {
     this.#clock = ctx.clock;
     this.#lastActive = this.#clock.now();
+    if (ctx.backlog !== undefined) this.#disk = new DiskBacklog(ctx.backlog, origin, Math.max(64, 4 * host.concurrency, Math.min(1_024, host.queueCapacity >> 3)));
     if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump(), origin);
   }
 
   /** Is there room for one more message (retries count against the capacity)? */
   get hasRoom(): boolean {
-    return this.#queue.length + this.#retries.size + this.#onDisk + this.#reserved < this.host.queueCapacity;
+    return this.#queue.length + this.#retries.size + (this.#disk?.count ?? 0) + this.#reserved < this.host.queueCapacity;
   }
 
   /** Holds room for a message being committed to the store; {@link accept} or {@link unreserve} gives it back. */
@@ -125,11 +87,8 @@ export class HostActor {
   accept(message: Message, reserved = false): void {
     if (reserved) this.#reserved--;
     if (this.#mode === 'aborted') return this.ctx.sink.failed(message, 'closed');
-    if (this.ctx.backlog !== undefined && (this.#onDisk > 0 || this.#queue.length >= this.#window)) {
-      this.#onDisk++;
-      return;
-    }
-    this.#lastInMemory = message.id;
+    const disk = this.#disk;
+    if (disk !== undefined && disk.keeps(message, this.#queue.length)) return;
     this.#queue.push(message);
     this.#pump();
   }
@@ -147,47 +106,23 @@ export class HostActor {
 
   /** Messages an earlier run left pending for this host: they are paged in from the store. */
   recover(count: number): void {
-    this.#onDisk += count;
+    this.#disk?.recovered(count);
     this.#pageIn();
   }
 
-  /**
-   * Messages kept in memory before the rest wait on disk: an eighth of the queue, up to 1,024,
-   * so a burst that delivery soon catches up with is not written out and read back (reading
-   * back costs a decryption and an endpoint check per message); a dead host's backlog of a
-   * million still holds one window.
-   */
-  get #window(): number {
-    return Math.max(64, 4 * this.host.concurrency, Math.min(1_024, this.host.queueCapacity >> 3));
-  }
-
   #pageIn(): void {
-    const backlog = this.ctx.backlog;
-    if (backlog === undefined || this.#paging || this.#onDisk === 0 || this.#mode === 'aborted') return;
-    const want = this.#window - this.#queue.length;
-    if (want < this.#window / 2) return;
-    this.#paging = true;
-    backlog.page(this.origin, this.#lastInMemory, want).then(
-      (messages) => {
-        this.#paging = false;
-        if (this.#mode === 'aborted') return;
-        const now = this.#clock.now();
-        for (const m of messages) {
-          this.#onDisk--;
-          this.#lastInMemory = m.id;
-          // A retry scheduled by an earlier run keeps its time.
-          if (m.attempts > 0 && m.dueAt > now) this.#retries.push(m);
-          else this.#queue.push(m);
-        }
-        // The store had fewer than counted (ended elsewhere): nothing more to wait for.
-        if (messages.length < want) this.#onDisk = 0;
-        this.#pump();
-      },
-      () => {
-        // The store cannot be read now: try again at the next pump.
-        this.#paging = false;
-      },
-    );
+    const disk = this.#disk;
+    if (disk === undefined || this.#mode === 'aborted') return;
+    disk.pageIn(this.#queue.length, (messages) => {
+      if (this.#mode === 'aborted') return;
+      const now = this.#clock.now();
+      for (const m of messages) {
+        // A retry scheduled by an earlier run keeps its time.
+        if (m.attempts > 0 && m.dueAt > now) this.#retries.push(m);
+        else this.#queue.push(m);
+      }
+      this.#pump();
+    });
   }
 
   get capacity(): number {
@@ -234,7 +169,7 @@ export class HostActor {
 
   stats(): HostStats {
     return {
-      queued: this.#queue.length + this.#onDisk,
+      queued: this.#queue.length + (this.#disk?.count ?? 0),
       inFlight: this.#inFlight,
       waiting: this.#retries.size,
       breaker: this.#sharedOpenUntil > this.#clock.now() ? 'open' : (this.#breaker?.state ?? 'closed'),
@@ -251,7 +186,7 @@ export class HostActor {
     return (
       this.#mode === 'running' &&
       this.#queue.length === 0 &&
-      this.#onDisk === 0 &&
+      (this.#disk?.count ?? 0) === 0 &&
       this.#reserved === 0 &&
       this.#inFlight === 0 &&
       this.#retries.size === 0 &&
@@ -275,8 +210,8 @@ export class HostActor {
       else sink.failed(m, 'closed');
     }
     // Counted as released too, or the close waiting for every accepted message would wait forever.
-    if (durable && this.#onDisk > 0) sink.releasedOnDisk(this.#onDisk);
-    this.#onDisk = 0;
+    const onDisk = this.#disk?.drop() ?? 0;
+    if (durable && onDisk > 0) sink.releasedOnDisk(onDisk);
     this.#notifyRoom();
     void this.transport.destroy();
   }
@@ -312,7 +247,7 @@ export class HostActor {
         this.ctx.sink.failed(head, 'expired');
         continue;
       }
-      if (this.#mode === 'paused' || now < this.#pausedUntil || now < this.#sharedOpenUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) break;
+      if (this.#blocked(now)) break;
       if (limiter !== undefined) {
         const wait = limiter.admit(now, this.#queue.length);
         if (wait > 0) {
@@ -324,9 +259,14 @@ export class HostActor {
       this.#dispatch(head, this.#breaker?.tryPass(now) ?? 0, now);
     }
     if (limiter !== undefined && this.#queue.length === 0) limiter.idle();
-    if (this.#onDisk > 0) this.#pageIn();
+    if (this.#disk !== undefined && this.#disk.count > 0) this.#pageIn();
     if (this.#roomWaiters !== undefined && this.hasRoom) this.#notifyRoom();
     this.#arm(now);
+  }
+
+  /** Nothing may be sent now: paused, slowed by a 429, or held by a breaker (this process's or another's). */
+  #blocked(now: number): boolean {
+    return this.#mode === 'paused' || now < this.#pausedUntil || now < this.#sharedOpenUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now));
   }
 
   #notifyRoom(): void {
@@ -429,7 +369,7 @@ export class HostActor {
     while ((this.#retries.peek()?.dueAt ?? Infinity) <= now) due.push(this.#retries.pop()!);
     // Retries are older than anything queued: they go first, earliest due at the very front.
     for (let i = due.length - 1; i >= 0; i--) this.#queue.unshift(due[i]!);
-    if (this.#mode === 'paused' || now < this.#pausedUntil || now < this.#sharedOpenUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now))) {
+    if (this.#blocked(now)) {
       for (const m of this.#queue.removeWhere((m) => now >= m.expiresAt)) this.ctx.sink.failed(m, 'expired');
     }
     this.#pump();

@@ -1,7 +1,8 @@
-import { HostActor, type ActorContext } from './host-actor.js';
+import type { ActorContext } from './actor-context.js';
+import { HostActor } from './host-actor.js';
 import { optionsForOrigin } from '../config/options.js';
 import type { Timer } from '../core/clock.js';
-import type { TransportFactory } from '../transport/undici-transport.js';
+import type { TransportFactory } from '../transport/transport.js';
 
 /**
  * Origin → host actor, like undici's `Agent` maps origin → pool: actors are created on first

@@ -1,7 +1,7 @@
 import type { ResolvedEndpoint } from './endpoint.js';
 import type { Message } from './message.js';
 import type { SignatureScheme } from '../signing/scheme.js';
-import type { AttemptResult } from '../transport/undici-transport.js';
+import type { AttemptResult } from '../transport/transport.js';
 import type { Endpoint } from './types.js';
 
 /**
@@ -54,11 +54,14 @@ export function toRecord(message: Message): MessageRecord {
     attempts: message.attempts,
     dueAt: message.dueAt,
     idempotencyKey: message.idempotencyKey ?? null,
-    last:
-      last === undefined
-        ? null
-        : { status: last.status ?? null, error: last.error === undefined ? null : { code: last.error.code, message: last.error.message }, body: last.error === undefined ? (last.body ?? null) : null },
+    last: lastRecord(last),
   };
+}
+
+/** What a failed attempt saw, as a row keeps it (`null` when nothing failed yet). */
+export function lastRecord(last: AttemptResult | undefined): MessageRecord['last'] {
+  if (last === undefined) return null;
+  return { status: last.status ?? null, error: last.error === undefined ? null : { code: last.error.code, message: last.error.message }, body: last.error === undefined ? (last.body ?? null) : null };
 }
 
 function lastResult(last: MessageRecord['last']): AttemptResult | undefined {

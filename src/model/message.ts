@@ -1,6 +1,6 @@
 import type { ResolvedEndpoint } from './endpoint.js';
 import type { PreparedEvent } from './envelope.js';
-import type { AttemptResult } from '../transport/undici-transport.js';
+import type { AttemptResult } from '../transport/transport.js';
 
 /** One event on its way to one endpoint. Kept small: a million of these may wait in memory. */
 export interface Message {
@@ -24,4 +24,17 @@ export interface Message {
   trace: unknown;
   /** What the last failed attempt saw, for the terminal event. */
   last: AttemptResult | undefined;
+}
+
+/** What every public event and channel message says of a message: never its secrets or body. */
+export interface MessageFacts {
+  messageId: string;
+  eventId: string;
+  eventType: string;
+  url: string;
+  origin: string;
+}
+
+export function messageFacts(m: Message): MessageFacts {
+  return { messageId: m.id, eventId: m.event.id, eventType: m.event.type, url: m.endpoint.url, origin: m.endpoint.origin };
 }

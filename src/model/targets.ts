@@ -1,5 +1,4 @@
-import { WebhookError, describe } from '../core/errors.js';
-import { guarded } from '../config/internals.js';
+import { WebhookError, describe, guarded } from '../core/errors.js';
 
 /** The origin of an origin or URL string, as host actors are keyed. Throws `WD_INVALID_OPTIONS`. */
 export function originOf(target: unknown): string {

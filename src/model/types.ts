@@ -113,19 +113,27 @@ export interface DispatcherEvents {
   /** A listener threw. Delivery goes on; the error is reported here (or as a process warning when nobody listens). */
   error: (error: unknown) => void;
   /**
-   * Something degraded without stopping delivery: Redis (the `cluster` option) went away and
-   * each process limits hosts on its own, or it is back. Nothing is refused or lost either way.
-   * Without a listener it becomes a process warning.
+   * Something degraded without stopping delivery. Without a listener it becomes a process
+   * warning. See {@link DispatcherWarning} for the kinds.
    */
-  warning: (warning: ClusterWarning) => void;
+  warning: (warning: DispatcherWarning) => void;
 }
 
-/** The shared state of a `cluster` became unreachable, or reachable again. */
-export interface ClusterWarning {
-  kind: 'cluster-unavailable' | 'cluster-restored';
-  /** What happened and what it means; never a secret or a connection string. */
-  message: string;
-}
+/**
+ * Something degraded without stopping delivery:
+ * - `cluster-unavailable` / `cluster-restored`: Redis (the `cluster` option) went away and each
+ *   process limits hosts on its own, or it is back. Nothing is refused or lost either way.
+ * - `store-write-failed`: a write behind delivery (an attempt, an end, a claim or a lease
+ *   renewal) did not reach the store. The message goes on in memory; `error` is the store's
+ *   `WebhookError` (`WD_STORE_UNAVAILABLE`). Accepting writes are never reported here: their
+ *   `send` rejects instead.
+ */
+export type DispatcherWarning =
+  | { kind: 'cluster-unavailable' | 'cluster-restored'; /** What happened and what it means; never a secret or a connection string. */ message: string }
+  | { kind: 'store-write-failed'; message: string; error: WebhookError };
+
+/** The warnings the `cluster` option's Redis link gives. */
+export type ClusterWarning = Extract<DispatcherWarning, { kind: 'cluster-unavailable' | 'cluster-restored' }>;
 
 export interface HostStats {
   /** Waiting for their first attempt or back from a retry wait, not yet sent. */

@@ -2,19 +2,13 @@ import type { Clock } from '../core/clock.js';
 import type { WebhookError } from '../core/errors.js';
 import type { GroupCommit } from './group-commit.js';
 import type { Message } from '../model/message.js';
-import { toRecord, type MessageRecord } from '../model/message-record.js';
+import { lastRecord, toRecord } from '../model/message-record.js';
 import type { AcceptLease, AttemptRecord, MessageStore, StoreOp } from './store.js';
-import type { AttemptResult } from '../transport/undici-transport.js';
+import type { AttemptResult } from '../transport/transport.js';
 import type { FailureReason } from '../model/types.js';
 
 function attemptRecord(result: AttemptResult, at: number): AttemptRecord {
   return { at, status: result.status ?? null, error: result.error === undefined ? null : { code: result.error.code, message: result.error.message }, latencyMs: result.latencyMs };
-}
-
-function lastOf(m: Message): MessageRecord['last'] {
-  const last = m.last;
-  if (last === undefined) return null;
-  return { status: last.status ?? null, error: last.error === undefined ? null : { code: last.error.code, message: last.error.message }, body: last.error === undefined ? (last.body ?? null) : null };
 }
 
 /**
@@ -56,7 +50,7 @@ export class Journal {
   retrying(m: Message): void {
     const last = m.last;
     if (last === undefined) return;
-    const op: StoreOp = { op: 'attempt', id: m.id, attempt: attemptRecord(last, this.clock.now()), attempts: m.attempts, dueAt: m.dueAt, last: lastOf(m) };
+    const op: StoreOp = { op: 'attempt', id: m.id, attempt: attemptRecord(last, this.clock.now()), attempts: m.attempts, dueAt: m.dueAt, last: lastRecord(m.last) };
     if (this.commit !== undefined) return this.commit.push(op, this.onError);
     // Memory: the first failed attempt brings the message into the store.
     this.#writeMemory(m.attempts === 1 ? [{ op: 'accept', record: toRecord(m) }, op] : [op]);
@@ -71,7 +65,7 @@ export class Journal {
 
   failed(m: Message, reason: FailureReason, result: AttemptResult | undefined): void {
     const now = this.clock.now();
-    const op: StoreOp = { op: 'end', id: m.id, at: now, attempt: result === undefined ? null : attemptRecord(result, now), attempts: m.attempts, outcome: { state: 'failed', reason, last: lastOf(m) } };
+    const op: StoreOp = { op: 'end', id: m.id, at: now, attempt: result === undefined ? null : attemptRecord(result, now), attempts: m.attempts, outcome: { state: 'failed', reason, last: lastRecord(m.last) } };
     if (this.commit !== undefined) return this.commit.push(op, this.onError);
     // Recorded already when an earlier attempt failed and was retried.
     const known = m.attempts > 1 || (m.attempts === 1 && result === undefined);

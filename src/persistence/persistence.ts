@@ -6,24 +6,30 @@ import type { Backlog } from './backlog.js';
 import { Journal } from './journal.js';
 import type { Message } from '../model/message.js';
 import { fromRecord, toRecord, type MessageRecord } from '../model/message-record.js';
-import type { DeadLetter, DeadLetterQuery, MessageHistory, MessageStore } from './store.js';
+import type { DeadLetter, DeadLetterQuery, MessageHistory, MessageStore, Retention } from './store.js';
 import type { Endpoint } from '../model/types.js';
 import type { ResolvedEndpoint } from '../model/endpoint.js';
 import { LeaseKeeper, type ClaimTarget } from './lease-keeper.js';
 import { isShared, type QueryClient, type SharedStore } from './shared-store.js';
 
-/** How long ended messages are kept. */
-export interface Retention {
-  /** Milliseconds a delivered message's record is kept. Minimum `0`. @default 259_200_000 (3 days) */
-  deliveredMs: number;
-  /** Milliseconds a failed message (a dead letter) is kept. Minimum `0`. @default 2_592_000_000 (30 days) */
-  failedMs: number;
-}
-
-export const RETENTION_DEFAULTS: Retention = { deliveredMs: 3 * 86_400_000, failedMs: 30 * 86_400_000 };
 
 /** Pruning runs this often, whatever the retention. */
 const PRUNE_EVERY_MS = 10 * 60_000;
+
+/** What {@link Persistence} needs from the dispatcher. */
+export interface PersistenceContext {
+  readonly store: MessageStore;
+  readonly clock: Clock;
+  /** The dispatcher's endpoint resolver: a row's endpoint is checked again as a new send's is. */
+  readonly resolve: (endpoint: Endpoint) => ResolvedEndpoint;
+  readonly retention: Retention;
+  /** Queues again what an earlier run left: origins with pending messages. */
+  recover(origins: { origin: string; count: number }[]): void;
+  /** A write behind the hot path, a claim or a renewal failed: the store's trouble, reported as such. */
+  onStoreError(error: WebhookError): void;
+  /** With a shared store: this process's owner id, where claimed messages go, and which hosts are ordered. */
+  readonly shared?: { owner: string; target: ClaimTarget; ordered: (origin: string) => boolean } | undefined;
+}
 
 /**
  * The dispatcher's side of its store: opening and recovery, the journal of what happens to
@@ -38,16 +44,17 @@ export class Persistence {
   readonly leases: LeaseKeeper | undefined;
   #prune: Timer | undefined;
 
-  constructor(
-    readonly store: MessageStore,
-    private readonly clock: Clock,
-    private readonly resolve: (endpoint: Endpoint) => ResolvedEndpoint,
-    private readonly retention: Retention,
-    recover: (origins: { origin: string; count: number }[]) => void,
-    onError: (error: WebhookError) => void,
-    /** With a shared store: this process's owner id, and where claimed messages go. */
-    shared?: { owner: string; target: ClaimTarget; ordered: (origin: string) => boolean },
-  ) {
+  readonly store: MessageStore;
+  readonly #clock: Clock;
+  readonly #resolve: (endpoint: Endpoint) => ResolvedEndpoint;
+  readonly #retention: Retention;
+
+  constructor({ store, clock, resolve, retention, recover, onStoreError, shared }: PersistenceContext) {
+    this.store = store;
+    this.#clock = clock;
+    this.#resolve = resolve;
+    this.#retention = retention;
+    const onError = onStoreError;
     const durable = store.durable === true;
     // A shared store's messages are claimed, not recovered or paged: another process may hold
     // any of them, and what this process holds is in its actors (bounded by their room).
@@ -76,6 +83,26 @@ export class Persistence {
     return this.journal.durable;
   }
 
+  /** Durable: resolves once `message` is committed; rejects with `WD_STORE_UNAVAILABLE`. */
+  accept(message: Message): Promise<void> {
+    return this.journal.accepted(message);
+  }
+
+  /** With a shared store: claim now (an ordered message was just written for whoever holds its host). */
+  claimSoon(): void {
+    this.leases?.nudge();
+  }
+
+  /** With a shared store: this process has room again, so claiming may go on. */
+  roomOpened(): void {
+    this.leases?.roomOpened();
+  }
+
+  /** With a shared store: take no new work (a closing dispatcher); what is held keeps its leases. */
+  async stopClaiming(): Promise<void> {
+    await this.leases?.stopClaiming();
+  }
+
   /** A message as a store row holds it, made anew for `replay`: a new id, no attempts, the same event. */
   async replayable(messageId: string, id: string, now: number, maxAttempts: number, ttlMs: number): Promise<Message | undefined> {
     await this.ready;
@@ -86,7 +113,7 @@ export class Persistence {
       throw storeUnavailable('Could not read a message from the store', error);
     }
     if (record === undefined) return undefined;
-    const old = fromRecord(record, this.resolve);
+    const old = fromRecord(record, this.#resolve);
     return { ...old, id, acceptedAt: now, maxAttempts, expiresAt: now + ttlMs, idempotencyKey: undefined, attempts: 0, dueAt: 0, trace: undefined, last: undefined };
   }
 
@@ -136,7 +163,7 @@ export class Persistence {
     const messages: Message[] = [];
     for (const record of records) {
       try {
-        messages.push(fromRecord(record, this.resolve));
+        messages.push(fromRecord(record, this.#resolve));
       } catch {
         // An endpoint this dispatcher's options now refuse: left in the store, not sent.
       }
@@ -145,12 +172,12 @@ export class Persistence {
   }
 
   #schedulePrune(): void {
-    const every = Math.min(PRUNE_EVERY_MS, Math.max(1_000, Math.min(this.retention.deliveredMs, this.retention.failedMs) / 2));
-    this.#prune = this.clock.setTimer(
+    const every = Math.min(PRUNE_EVERY_MS, Math.max(1_000, Math.min(this.#retention.deliveredMs, this.#retention.failedMs) / 2));
+    this.#prune = this.#clock.setTimer(
       () => {
-        const now = this.clock.now();
+        const now = this.#clock.now();
         this.ready
-          .then(() => this.store.prune({ delivered: now - this.retention.deliveredMs, failed: now - this.retention.failedMs }))
+          .then(() => this.store.prune({ delivered: now - this.#retention.deliveredMs, failed: now - this.#retention.failedMs }))
           .catch(() => {})
           .finally(() => this.#prune !== undefined && this.#schedulePrune());
       },

@@ -1,5 +1,5 @@
 import { WebhookError, describe } from '../core/errors.js';
-import { RETENTION_DEFAULTS, type Retention } from './persistence.js';
+import { RETENTION_DEFAULTS, type Retention } from './store.js';
 import type { DeadLetterQuery, MessageStore } from './store.js';
 import { unknownOption } from '../core/option-checks.js';
 

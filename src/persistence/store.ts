@@ -106,3 +106,13 @@ export interface MessageHistory {
   acceptedAt: Date;
   attempts: { at: Date; status?: number; error?: { code: string; message: string }; latencyMs: number }[];
 }
+
+/** How long ended messages are kept. */
+export interface Retention {
+  /** Milliseconds a delivered message's record is kept. Minimum `0`. @default 259_200_000 (3 days) */
+  deliveredMs: number;
+  /** Milliseconds a failed message (a dead letter) is kept. Minimum `0`. @default 2_592_000_000 (30 days) */
+  failedMs: number;
+}
+
+export const RETENTION_DEFAULTS: Retention = { deliveredMs: 3 * 86_400_000, failedMs: 30 * 86_400_000 };

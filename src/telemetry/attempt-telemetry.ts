@@ -1,7 +1,7 @@
 import { publishAttemptEnd, publishAttemptStart, type AttemptContext } from './diagnostics.js';
 import type { Message } from '../model/message.js';
 import type { OpenTelemetry } from './open-telemetry.js';
-import type { AttemptResult } from '../transport/undici-transport.js';
+import type { AttemptResult } from '../transport/transport.js';
 
 /** What one attempt's observers hold between its start and its end. */
 export interface AttemptTrace {

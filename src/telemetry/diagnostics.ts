@@ -11,8 +11,8 @@
  *   by its end. Secrets and header values are never published.
  */
 import diagnostics from 'node:diagnostics_channel';
-import type { Message } from '../model/message.js';
-import type { AttemptResult } from '../transport/undici-transport.js';
+import { messageFacts, type Message } from '../model/message.js';
+import type { AttemptResult } from '../transport/transport.js';
 import type { FailureReason } from '../model/types.js';
 
 export const acceptedChannel = diagnostics.channel('webhook-dispatcher:message:accepted');
@@ -32,22 +32,19 @@ export interface AttemptContext {
   latencyMs?: number;
 }
 
-function facts(m: Message) {
-  return { messageId: m.id, eventId: m.event.id, eventType: m.event.type, url: m.endpoint.url, origin: m.endpoint.origin };
-}
 
 export function publishAccepted(m: Message): void {
-  if (acceptedChannel.hasSubscribers) acceptedChannel.publish(facts(m));
+  if (acceptedChannel.hasSubscribers) acceptedChannel.publish(messageFacts(m));
 }
 
 export function publishEnded(m: Message, outcome: 'delivered' | 'failed', reason?: FailureReason): void {
-  if (endedChannel.hasSubscribers) endedChannel.publish({ ...facts(m), outcome, attempts: m.attempts, ...(reason === undefined ? {} : { reason }) });
+  if (endedChannel.hasSubscribers) endedChannel.publish({ ...messageFacts(m), outcome, attempts: m.attempts, ...(reason === undefined ? {} : { reason }) });
 }
 
 /** Publishes an attempt's start; returns its context for {@link publishAttemptEnd}, or `undefined` when nobody listens. */
 export function publishAttemptStart(m: Message): AttemptContext | undefined {
   if (!attemptChannel.hasSubscribers) return undefined;
-  const context: AttemptContext = { ...facts(m), attempt: m.attempts };
+  const context: AttemptContext = { ...messageFacts(m), attempt: m.attempts };
   attemptChannel.start.publish(context);
   return context;
 }

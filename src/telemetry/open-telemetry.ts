@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import type * as Api from '@opentelemetry/api';
 import type { Message } from '../model/message.js';
 import { Instruments, type GaugeSource } from './metrics.js';
-import type { AttemptResult } from '../transport/undici-transport.js';
+import type { AttemptResult } from '../transport/transport.js';
 import type { DispatcherStats, FailureReason } from '../model/types.js';
 
 /** The `telemetry` option. */

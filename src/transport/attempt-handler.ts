@@ -1,13 +1,8 @@
 import type { Client, Dispatcher } from 'undici';
-import type { TransportOptions } from './undici-transport.js';
+import type { AttemptResult, TransportOptions } from './transport.js';
 
 /** Bytes of an answer read (and thrown away) so its socket can be reused; a larger answer costs the socket instead. */
 const DRAIN_LIMIT = 64 * 1024;
-
-/** What one attempt came to: an answer, or a transport error. */
-export type AttemptResult =
-  | { status: number; retryAfter: string | undefined; body: string | undefined; latencyMs: number; error?: undefined }
-  | { status?: undefined; error: { code: string; message: string; original: unknown }; latencyMs: number };
 
 class AttemptTimeout extends Error {
   readonly code = 'ETIMEDOUT';
@@ -20,49 +15,65 @@ class BodyTooLarge extends Error {
 /** What an attempt needs from the transport that made it. */
 export interface AttemptOwner {
   readonly options: TransportOptions;
+  /** Where the attempt's outcome waits for its microtask. */
+  readonly reports: ReportBatch;
   /** The attempt ended (answer, error or deadline): it stops counting as in flight, at once. */
-  ended(attempt: Attempt): void;
+  ended(attempt: AttemptHandler): void;
   /** On the microtask after it ended: its client is free again, and its sender hears. */
-  report(attempt: Attempt): void;
+  report(attempt: AttemptHandler): void;
 }
 
 /**
- * Finished attempts, reported together on the next microtask. Never from inside undici's own
- * callbacks: when a connection fails it errors every queued request in a loop and asserts its
- * queue is empty afterwards, and a report starts the next attempt, on that very client. One
- * promise reaction per batch, instead of a `queueMicrotask` per attempt (each one an
- * `AsyncResource`, a bound function and a closure).
+ * Finished attempts, reported together on the next microtask: one batch per dispatcher,
+ * shared by its transports. Never from inside undici's own callbacks: when a connection fails
+ * it errors every queued request in a loop and asserts its queue is empty afterwards, and a
+ * report starts the next attempt, on that very client. One promise reaction per batch,
+ * instead of a `queueMicrotask` per attempt (each one an `AsyncResource`, a bound function and
+ * a closure).
  */
-const finished: Attempt[] = [];
-let reporting = false;
-const resolved = Promise.resolve();
+export class ReportBatch {
+  readonly #finished: AttemptHandler[] = [];
+  #reporting = false;
+  readonly #flush = (): void => this.#report();
 
-function reportFinished(): void {
-  let i = 0;
-  try {
-    // A report may finish more attempts (a client that throws on dispatch): they join this batch.
-    for (; i < finished.length; i++) {
-      const attempt = finished[i]!;
-      attempt.owner.report(attempt);
+  add(attempt: AttemptHandler): void {
+    this.#finished.push(attempt);
+    if (!this.#reporting) {
+      this.#reporting = true;
+      void resolved.then(this.#flush);
     }
-  } finally {
-    if (i < finished.length) {
-      // A report threw: the ones after it still get theirs, on a new microtask.
-      finished.splice(0, i + 1);
-      void resolved.then(reportFinished);
-    } else {
-      finished.length = 0;
-      reporting = false;
+  }
+
+  #report(): void {
+    const finished = this.#finished;
+    let i = 0;
+    try {
+      // A report may finish more attempts (a client that throws on dispatch): they join this batch.
+      for (; i < finished.length; i++) {
+        const attempt = finished[i]!;
+        attempt.owner.report(attempt);
+      }
+    } finally {
+      if (i < finished.length) {
+        // A report threw: the ones after it still get theirs, on a new microtask.
+        finished.splice(0, i + 1);
+        void resolved.then(this.#flush);
+      } else {
+        finished.length = 0;
+        this.#reporting = false;
+      }
     }
   }
 }
 
+const resolved = Promise.resolve();
+
 /**
  * One request, as an undici dispatch handler: no response stream, no AbortSignal, no promise.
  * It ends exactly once, whichever of answer, error or deadline comes first; its outcome is
- * reported on a microtask (see {@link reportFinished}).
+ * reported on a microtask, through its owner's {@link ReportBatch}.
  */
-export class Attempt implements Dispatcher.DispatchHandler {
+export class AttemptHandler implements Dispatcher.DispatchHandler {
   controller: Dispatcher.DispatchController | undefined = undefined;
   status = 0;
   retryAfter: string | undefined = undefined;
@@ -72,8 +83,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** Set once, when the attempt ends. */
   result: AttemptResult | undefined = undefined;
   /** Neighbours in the dispatcher's list of attempts in flight, oldest first (see deadlines.ts). */
-  prev: Attempt | undefined = undefined;
-  next: Attempt | undefined = undefined;
+  prev: AttemptHandler | undefined = undefined;
+  next: AttemptHandler | undefined = undefined;
 
   constructor(
     readonly owner: AttemptOwner,
@@ -161,10 +172,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #end(result: AttemptResult): void {
     this.result = result;
     this.owner.ended(this);
-    finished.push(this);
-    if (!reporting) {
-      reporting = true;
-      void resolved.then(reportFinished);
-    }
+    this.owner.reports.add(this);
   }
 }

@@ -1,6 +1,6 @@
-import type { Attempt } from './attempt-handler.js';
+import type { AttemptHandler } from './attempt-handler.js';
 import type { Timer } from '../core/clock.js';
-import type { TransportOptions } from './undici-transport.js';
+import type { TransportOptions } from './transport.js';
 
 /**
  * Every attempt in flight of a dispatcher, across all its origins, oldest first, under one
@@ -10,15 +10,15 @@ import type { TransportOptions } from './undici-transport.js';
  * request in flight hold one timer, not 10,000.
  */
 export class Deadlines {
-  #oldest: Attempt | undefined;
-  #newest: Attempt | undefined;
+  #oldest: AttemptHandler | undefined;
+  #newest: AttemptHandler | undefined;
   #timer: Timer | undefined;
   /** The timer's callback, made on first use. */
   #onTimer: (() => void) | undefined;
 
   constructor(private readonly options: TransportOptions) {}
 
-  add(attempt: Attempt): void {
+  add(attempt: AttemptHandler): void {
     if (this.#newest === undefined) this.#oldest = attempt;
     else {
       this.#newest.next = attempt;
@@ -30,7 +30,7 @@ export class Deadlines {
     if (this.#timer === undefined) this.#arm();
   }
 
-  remove(attempt: Attempt): void {
+  remove(attempt: AttemptHandler): void {
     const { prev, next } = attempt;
     if (prev === undefined) this.#oldest = next;
     else prev.next = next;
@@ -40,7 +40,7 @@ export class Deadlines {
   }
 
   /** Oldest first; `fn` may end the attempt it is given (and so remove it). */
-  forEach(fn: (attempt: Attempt) => void): void {
+  forEach(fn: (attempt: AttemptHandler) => void): void {
     for (let attempt = this.#oldest; attempt !== undefined; ) {
       const next = attempt.next;
       fn(attempt);
@@ -88,13 +88,4 @@ export class Deadlines {
     for (let attempt = this.#oldest; attempt !== undefined && attempt.deadline <= now; attempt = this.#oldest) attempt.expire();
     this.#arm();
   }
-}
-
-/** One deadline list per dispatcher: its transports share their options object. */
-const deadlineLists = new WeakMap<TransportOptions, Deadlines>();
-
-export function deadlinesFor(options: TransportOptions): Deadlines {
-  let deadlines = deadlineLists.get(options);
-  if (deadlines === undefined) deadlineLists.set(options, (deadlines = new Deadlines(options)));
-  return deadlines;
 }

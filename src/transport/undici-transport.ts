@@ -1,35 +1,7 @@
 import { Client, buildConnector } from 'undici';
-import type { LookupFunction } from '../security/address-policy.js';
-import { Attempt, type AttemptOwner, type AttemptResult } from './attempt-handler.js';
-import type { Clock } from '../core/clock.js';
-import { deadlinesFor, type Deadlines } from './deadlines.js';
-
-export type { AttemptResult } from './attempt-handler.js';
-
-/**
- * How a host actor sends: one POST at a time per call, the outcome reported once. The actor
- * keeps at most `connections` attempts in flight. Swap it (the dispatcher's `transport`
- * internal) to test without a network.
- */
-export interface Transport {
-  /** Sends one POST; `onDone` runs once, never synchronously inside `send`, with the outcome. */
-  send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void;
-  /** Lets in-flight requests finish, then releases the connections. */
-  close(): Promise<void>;
-  /** Ends every connection now; in-flight requests fail. */
-  destroy(): Promise<void>;
-}
-
-/** Makes the transport for one origin. */
-export type TransportFactory = (origin: string, connections: number) => Transport;
-
-export interface TransportOptions {
-  timeoutMs: number;
-  /** Bytes of a non-2xx body kept for reporting. */
-  responseBodyBytes: number;
-  lookup: LookupFunction;
-  clock: Clock;
-}
+import { AttemptHandler, ReportBatch, type AttemptOwner } from './attempt-handler.js';
+import { Deadlines } from './deadlines.js';
+import type { AttemptResult, Transport, TransportFactory, TransportOptions } from './transport.js';
 
 /** TLS sessions kept for resumption, across every origin of a dispatcher (keyed by server name). */
 const TLS_SESSIONS = 10_000;
@@ -40,7 +12,7 @@ const TLS_SESSIONS = 10_000;
  * own connector and TLS session cache (a `Map` and a `FinalizationRegistry`), about 300 bytes
  * per connection that a dispatcher with 10,000 hosts holds 10,000 times.
  */
-export function clientOptions(options: TransportOptions): Client.Options {
+function clientOptions(options: TransportOptions): Client.Options {
   return {
     pipelining: 1,
     // Off: each attempt's own deadline (see UndiciTransport) covers connecting to the last
@@ -51,6 +23,26 @@ export function clientOptions(options: TransportOptions): Client.Options {
     keepAliveTimeout: 4_000,
     connect: buildConnector({ timeout: options.timeoutMs, lookup: options.lookup as never, keepAlive: true, maxCachedSessions: TLS_SESSIONS }),
   };
+}
+
+/** What the transports of one dispatcher share: made once by {@link undiciTransports}. */
+interface SharedParts {
+  readonly options: TransportOptions;
+  /** undici `Client` options, connector included. */
+  readonly client: Client.Options;
+  /** One timer for every attempt in flight. */
+  readonly deadlines: Deadlines;
+  /** Finished attempts waiting for their microtask. */
+  readonly reports: ReportBatch;
+}
+
+/**
+ * The dispatcher's undici transports: one per origin, sharing their client options, one
+ * deadline list and one report batch, which belong to this dispatcher and no other.
+ */
+export function undiciTransports(options: TransportOptions): TransportFactory {
+  const shared: SharedParts = { options, client: clientOptions(options), deadlines: new Deadlines(options), reports: new ReportBatch() };
+  return (origin, connections) => new UndiciTransport(origin, connections, shared);
 }
 
 /**
@@ -69,6 +61,7 @@ export class UndiciTransport implements Transport, AttemptOwner {
   readonly #origin: string;
   readonly options: TransportOptions;
   readonly #shared: Client.Options;
+  readonly reports: ReportBatch;
   readonly #maxClients: number;
   /**
    * Every client, and the idle ones as a stack: its top in a field, the rest in an array
@@ -85,19 +78,20 @@ export class UndiciTransport implements Transport, AttemptOwner {
 
   /**
    * @param connections the most connections to the origin: the host's concurrency
-   * @param shared options from {@link clientOptions}, shared by every transport
+   * @param shared what every transport of the dispatcher shares (see {@link undiciTransports})
    */
-  constructor(origin: string, connections: number, options: TransportOptions, shared: Client.Options) {
+  constructor(origin: string, connections: number, shared: SharedParts) {
     this.#origin = origin;
-    this.options = options;
+    this.options = shared.options;
     this.#maxClients = connections;
-    this.#shared = shared;
-    this.#deadlines = deadlinesFor(options);
+    this.#shared = shared.client;
+    this.#deadlines = shared.deadlines;
+    this.reports = shared.reports;
   }
 
   send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void {
     const client = this.#takeIdle() ?? this.#newClient();
-    const attempt = new Attempt(this, this.options.clock.now(), client, onDone);
+    const attempt = new AttemptHandler(this, this.options.clock.now(), client, onDone);
     this.#inFlight++;
     this.#deadlines.add(attempt);
     try {
@@ -108,12 +102,12 @@ export class UndiciTransport implements Transport, AttemptOwner {
     }
   }
 
-  ended(attempt: Attempt): void {
+  ended(attempt: AttemptHandler): void {
     this.#inFlight--;
     this.#deadlines.remove(attempt);
   }
 
-  report(attempt: Attempt): void {
+  report(attempt: AttemptHandler): void {
     if (!attempt.client.destroyed) this.#putIdle(attempt.client);
     else this.#forget(attempt.client);
     attempt.onDone(attempt.result!);

@@ -1,4 +1,4 @@
-import type { AttemptResult, Transport } from '../../src/transport/undici-transport.js';
+import type { AttemptResult, Transport } from '../../src/transport/transport.js';
 
 /** One request the fake transport was asked to send, answered by the test. */
 /** What a test answers with: a status (and Retry-After), or a transport error. */

@@ -6,12 +6,13 @@
  * The dispatcher's target is a ratio to the signed loop (the same signing work, hand-written),
  * so a slow or busy machine moves both sides alike.
  */
-import { naive, rawUndici, type Jobs } from './contenders.js';
+import { naive, rawUndici } from './contenders.js';
 import type { Context, ScenarioResult } from './context.js';
 import { runDispatcher, runPublish, timed } from './dispatcher-run.js';
 import { Receivers } from './receivers.js';
 import { keyOf, pQueueSender, signedLoop } from './signed.js';
 import { gcHeap, median } from './stats.js';
+import type { Jobs } from './workload.js';
 
 export interface ThroughputPlan {
   id: string;

@@ -41,7 +41,7 @@ const order = (round: number): Kind[] => (round % 2 === 0 ? ['ours', 'bottleneck
 
 /** Alternating rounds on port 0 (ports 1..3 take the three rates, 1 and 2 the heartbeat run); deliveries/s per round. */
 async function throughputRounds(ctx: Context, rx: Receivers, key: Buffer): Promise<Record<Kind, number[]>> {
-  const messages = ctx.pick(1_000, 4_000);
+  const messages = ctx.pick(800, 4_000);
   const rounds = ctx.pick(3, 5);
   const origin = rx.origin(0);
   const limit = hostLimit(HIGH);
@@ -122,6 +122,8 @@ async function idleCost(kind: Kind, count: number, windowMs: number): Promise<{ 
   const limiters: (LocalRateLimiter | Bottleneck)[] = [];
   for (let i = 0; i < count; i++) limiters.push(kind === 'ours' ? new LocalRateLimiter(limit, Date.now()) : hostBottleneck(limit, 1));
   const bytes = (gcHeap() - before) / count;
+  // The forced GC sweeps on helper threads afterwards, which process.cpuUsage() counts: let it finish.
+  await sleep(250);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(windowMs);
@@ -180,7 +182,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
       }
     }
 
-    return report(tp, empty, acc, heartbeat, idle, { messages: ctx.pick(1_000, 4_000), jobs, seconds, idleWindow });
+    return report(tp, empty, acc, heartbeat, idle, { messages: ctx.pick(800, 4_000), jobs, seconds, idleWindow });
   } finally {
     await rx.stop();
   }
@@ -218,15 +220,17 @@ function report(
   const cost = (kind: Kind, key: 'bytes' | 'cpuMsPerS') => median(idle[kind].map((x) => x[key]));
   const ratio = (key: 'bytes' | 'cpuMsPerS') => median(idle.ours.map((x, i) => x[key] / idle.bottleneck[i]![key]));
   const n = IDLE_LIMITERS.toLocaleString('en-US');
+  const idleCpu = ratio('cpuMsPerS');
   rows.push(
     { metric: '10/s, Bottleneck on its default 250 ms heartbeat: achieved ÷ configured', unit: '%', dispatcher: heartbeat.bottleneck },
     { metric: '10/s beside it, token bucket: achieved ÷ configured', unit: '%', dispatcher: heartbeat.ours, target: '≥ 95%', pass: heartbeat.ours >= 0.95 },
     { metric: `heap per idle limiter (${n}), token bucket`, unit: 'B', dispatcher: cost('ours', 'bytes'), target: '≤ 256 B', pass: cost('ours', 'bytes') <= 256 },
     { metric: `heap per idle limiter (${n}), Bottleneck`, unit: 'B', dispatcher: cost('bottleneck', 'bytes') },
     { metric: 'heap per idle limiter, ours ÷ Bottleneck', unit: '×', dispatcher: ratio('bytes') },
-    { metric: `CPU of ${n} idle limiters, token bucket`, unit: 'ms/s', dispatcher: cost('ours', 'cpuMsPerS'), target: '≤ 5 ms/s', pass: cost('ours', 'cpuMsPerS') <= 5 },
-    { metric: `CPU of ${n} idle limiters, Bottleneck`, unit: 'ms/s', dispatcher: cost('bottleneck', 'cpuMsPerS') },
-    { metric: 'idle CPU, ours ÷ Bottleneck', unit: '×', dispatcher: ratio('cpuMsPerS') },
+    // Ours owns no timer: what it shows is the process's own idle noise, so the target is a ratio.
+    { metric: `CPU of ${n} idle limiters (whole process), token bucket`, unit: 'ms/s', dispatcher: cost('ours', 'cpuMsPerS') },
+    { metric: `CPU of ${n} idle limiters (whole process), Bottleneck`, unit: 'ms/s', dispatcher: cost('bottleneck', 'cpuMsPerS') },
+    { metric: 'idle CPU, ours ÷ Bottleneck', unit: '×', dispatcher: idleCpu, target: '≤ 0.25', pass: idleCpu <= 0.25 },
   );
   return { id: '20', title: 'token bucket vs Bottleneck', rows, details: { ...settings, perHost: PER_HOST, throughput: tp, emptyJobs: empty, accuracy: acc, heartbeat, idle } };
 }

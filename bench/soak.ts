@@ -6,9 +6,9 @@
  */
 import { Dispatcher } from '../src/index.js';
 import { createContext } from './lib/context.js';
-import { EVENT } from './lib/dispatcher-run.js';
 import { Receivers } from './lib/receivers.js';
 import { gcHeap } from './lib/stats.js';
+import { EVENT } from './lib/workload.js';
 
 const seconds = Number(process.env.SOAK_SECONDS ?? 180);
 const rate = Number(process.env.SOAK_RATE ?? 2_000);

@@ -9,7 +9,7 @@
  */
 import { Dispatcher } from '../../src/index.js';
 import { reply, serve } from './child.js';
-import { EVENT } from './dispatcher-run.js';
+import { EVENT } from './workload.js';
 
 let d: Dispatcher | undefined;
 const warnings: string[] = [];

@@ -9,12 +9,7 @@
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { POOL_TIMEOUTS } from './signed.js';
-
-/** One message: the index of the host it goes to. */
-export type Jobs = number[];
-
-export const BODY = JSON.stringify({ id: 'evt_bench', type: 'bench.event', timestamp: new Date(0).toISOString(), data: { order: 12345, amount: 4200, currency: 'EUR', note: 'x'.repeat(120) } });
+import { BODY, POOL_TIMEOUTS, type Jobs } from './workload.js';
 
 /** Sends every job through one keep-alive pool per origin; resolves with the deliveries made. */
 export async function rawUndici(origins: string[], jobs: Jobs, perHost: number): Promise<number> {

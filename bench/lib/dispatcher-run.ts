@@ -1,8 +1,6 @@
 /** Drives the dispatcher through a list of jobs, closed loop, and checks that all arrived. */
 import { Dispatcher, type DispatcherOptions } from '../../src/index.js';
-import type { Jobs } from './contenders.js';
-
-export const EVENT = { type: 'bench.event', data: { order: 12345, amount: 4200, currency: 'EUR', note: 'x'.repeat(120) } };
+import { EVENT, type Jobs } from './workload.js';
 
 /** Sends every job (one event each, serialized per send as a caller would), waits for idle; returns deliveries. */
 export async function runDispatcher(urls: string[], jobs: Jobs, secret: string, options: DispatcherOptions): Promise<number> {

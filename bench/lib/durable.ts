@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Dispatcher, Endpoint } from '../../src/index.js';
 import type { MessageStore } from '../../src/persistence/store.js';
 import { sqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
-import { EVENT } from './dispatcher-run.js';
+import { EVENT } from './workload.js';
 
 /** A SQLite file in a new temporary directory, with a random key; `remove()` deletes both. */
 export interface TempStore {

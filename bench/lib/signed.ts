@@ -10,11 +10,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { Pool } from 'undici';
-import type { Jobs } from './contenders.js';
-import { EVENT } from './dispatcher-run.js';
-
-/** The timeouts DESIGN.md tells every undici user to set (undici's own defaults are 300 s). */
-export const POOL_TIMEOUTS = { headersTimeout: 10_000, bodyTimeout: 10_000 } as const;
+import { EVENT, POOL_TIMEOUTS, type Jobs } from './workload.js';
 
 /** The secret's key bytes, as a Standard Webhooks sender decodes them once. */
 export function keyOf(secret: string): Buffer {

@@ -8,8 +8,8 @@
  */
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
-import type { Jobs } from './contenders.js';
-import { POOL_TIMEOUTS, envelope, signedRequest } from './signed.js';
+import { envelope, signedRequest } from './signed.js';
+import { POOL_TIMEOUTS, type Jobs } from './workload.js';
 
 /** `perHost` workers per origin, each storing, sending and marking its host's next message. Resolves with deliveries. */
 export async function sqliteLoop(path: string, origins: string[], jobs: Jobs, perHost: number, key: Buffer): Promise<number> {

@@ -6,12 +6,13 @@
  * The dispatcher's target is a ratio to the signed loop (the same signing work, hand-written),
  * so a slow or busy machine moves both sides alike.
  */
-import { naive, rawUndici, type Jobs } from './contenders.js';
+import { naive, rawUndici } from './contenders.js';
 import type { Context, ScenarioResult } from './context.js';
 import { runDispatcher, runPublish, timed } from './dispatcher-run.js';
 import { Receivers } from './receivers.js';
 import { keyOf, pQueueSender, signedLoop } from './signed.js';
 import { gcHeap, median } from './stats.js';
+import type { Jobs } from './workload.js';
 
 export interface ThroughputPlan {
   id: string;
@@ -32,6 +33,22 @@ function spread(hosts: number, n: number): Jobs {
   return Array.from({ length: n }, (_, i) => i % hosts);
 }
 
+/**
+ * Runs one contender against a freshly counted receiver and checks every message arrived (and,
+ * with `secret`, that a sample of the signatures verifies); returns messages per second.
+ */
+export async function measureRate(rx: Receivers, label: string, count: number, send: () => Promise<number>, secret?: string): Promise<number> {
+  await rx.configure({}, secret === undefined ? {} : { secret, verifyEvery: 97 });
+  await rx.reset();
+  // The previous contender's garbage is collected first, not charged to this one.
+  gcHeap();
+  const { ms, value: delivered } = await timed(send);
+  const stats = await rx.stats();
+  if (delivered !== count || stats.count !== count) throw new Error(`${label}: sent ${count}, delivered ${delivered}, received ${stats.count}`);
+  if (secret !== undefined && (stats.verifyFailed > 0 || stats.verified === 0)) throw new Error(`${label}: ${stats.verifyFailed} of ${stats.verified + stats.verifyFailed} sampled signatures failed`);
+  return (count / ms) * 1000;
+}
+
 export async function throughput(ctx: Context, plan: ThroughputPlan): Promise<ScenarioResult> {
   const rx = await Receivers.start(plan.hosts);
   const origins = rx.ports.map((_, i) => rx.origin(i));
@@ -43,18 +60,8 @@ export async function throughput(ctx: Context, plan: ThroughputPlan): Promise<Sc
   const width = plan.hosts * plan.perHost;
   const key = keyOf(ctx.secret);
 
-  /** Runs one contender against a freshly counted receiver and checks every message arrived. */
-  const measured = async (name: string, count: number, verify: boolean, send: () => Promise<number>): Promise<number> => {
-    await rx.configure({}, verify ? { secret: ctx.secret, verifyEvery: 97 } : {});
-    await rx.reset();
-    // The previous contender's garbage is collected first, not charged to this one.
-    gcHeap();
-    const { ms, value: delivered } = await timed(send);
-    const stats = await rx.stats();
-    if (delivered !== count || stats.count !== count) throw new Error(`${plan.id} ${name}: sent ${count}, delivered ${delivered}, received ${stats.count}`);
-    if (verify && (stats.verifyFailed > 0 || stats.verified === 0)) throw new Error(`${plan.id} ${name}: ${stats.verifyFailed} of ${stats.verified + stats.verifyFailed} sampled signatures failed`);
-    return (count / ms) * 1000;
-  };
+  const measured = (name: string, count: number, verify: boolean, send: () => Promise<number>): Promise<number> =>
+    measureRate(rx, `${plan.id} ${name}`, count, send, verify ? ctx.secret : undefined);
   type Lists = typeof full;
   const contenders = {
     dispatcher: ({ jobs }: Lists) =>

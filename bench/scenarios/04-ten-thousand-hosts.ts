@@ -7,9 +7,9 @@
  */
 import { Dispatcher, type LookupFunction } from '../../src/index.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
-import { EVENT } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';
 import { gcHeap } from '../lib/stats.js';
+import { EVENT } from '../lib/workload.js';
 
 export async function run(ctx: Context): Promise<ScenarioResult> {
   const hosts = ctx.pick(10_000, 10_000);

@@ -5,9 +5,9 @@
  */
 import { Dispatcher } from '../../src/index.js';
 import type { Context, ScenarioResult, Row } from '../lib/context.js';
-import { EVENT } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';
 import { rateAccuracy } from '../lib/stats.js';
+import { EVENT } from '../lib/workload.js';
 
 export async function run(ctx: Context): Promise<ScenarioResult> {
   const limits = [10, 100, 1_000, 5_000];

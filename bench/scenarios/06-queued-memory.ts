@@ -5,9 +5,9 @@
  */
 import { Dispatcher } from '../../src/index.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
-import { EVENT } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';
 import { gcHeap } from '../lib/stats.js';
+import { EVENT } from '../lib/workload.js';
 
 export async function run(ctx: Context): Promise<ScenarioResult> {
   const total = ctx.pick(250_000, 1_000_000);

@@ -4,8 +4,8 @@
  */
 import { Dispatcher } from '../../src/index.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
-import { EVENT } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';
+import { EVENT } from '../lib/workload.js';
 
 export async function run(ctx: Context): Promise<ScenarioResult> {
   const hosts = 10;

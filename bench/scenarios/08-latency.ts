@@ -5,11 +5,10 @@
  */
 import { Pool } from 'undici';
 import { Dispatcher } from '../../src/index.js';
-import { BODY } from '../lib/contenders.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
-import { EVENT } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';
 import { histogram } from '../lib/stats.js';
+import { BODY, EVENT } from '../lib/workload.js';
 
 type Start = (done: () => void) => void;
 

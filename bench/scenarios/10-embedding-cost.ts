@@ -15,10 +15,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { Dispatcher } from '../../src/index.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
-import { EVENT } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';
-import { envelope, keyOf, POOL_TIMEOUTS, signedRequest } from '../lib/signed.js';
+import { envelope, keyOf, signedRequest } from '../lib/signed.js';
 import { gcHeap, median } from '../lib/stats.js';
+import { EVENT, POOL_TIMEOUTS } from '../lib/workload.js';
 
 const RATE = 4_000;
 const HOSTS = 50;

@@ -12,9 +12,9 @@
  */
 import { Dispatcher, type Endpoint } from '../../src/index.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
-import { EVENT } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';
 import { gcHeap, median } from '../lib/stats.js';
+import { EVENT } from '../lib/workload.js';
 
 const CAPACITY = 100;
 

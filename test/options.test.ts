@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Dispatcher, DEFAULTS, WebhookError } from '../src/index.js';
-import { LIMITS, OPTION_KEYS, resolveCloseOptions, resolveOptions } from '../src/config/options.js';
+import { LIMITS, OPTION_KEYS } from '../src/config/options.js';
+import { resolveCloseOptions, resolveOptions } from '../src/config/resolve-options.js';
 import { editDistance, nearest } from '../src/core/option-checks.js';
 import { newSecret, refusal } from './helpers.js';
 

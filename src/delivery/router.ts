@@ -1,6 +1,6 @@
 import type { ActorContext } from './actor-context.js';
 import { HostActor } from './host-actor.js';
-import { optionsForOrigin } from '../config/options.js';
+import { optionsForOrigin } from '../config/resolve-options.js';
 import type { Timer } from '../core/clock.js';
 import type { TransportFactory } from '../transport/transport.js';
 

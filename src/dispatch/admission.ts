@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock.js';
 import { WebhookError, refusal } from '../core/errors.js';
 import { uuidv7 } from '../core/ids.js';
-import { optionsForOrigin, type ResolvedOptions } from '../config/options.js';
+import { type ResolvedOptions } from '../config/options.js';
+import { optionsForOrigin } from '../config/resolve-options.js';
 import type { ResolvedSendOptions } from '../config/send-options.js';
 import type { HostActor } from '../delivery/host-actor.js';
 import type { Router } from '../delivery/router.js';

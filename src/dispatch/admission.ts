@@ -176,7 +176,7 @@ export class Admission {
 
   /** With a shared store, an ordered host's messages are written unowned and served by whoever holds its lease. */
   #servedElsewhere(message: Message): boolean {
-    return this.#ctx.persistence.leases !== undefined && optionsForOrigin(this.#ctx.options, message.endpoint.origin).ordered;
+    return this.#ctx.persistence.shared && optionsForOrigin(this.#ctx.options, message.endpoint.origin).ordered;
   }
 
   /**

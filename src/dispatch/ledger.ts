@@ -16,11 +16,17 @@ export class Ledger {
 
   /** Accepted and not ended, plus sends whose commit is on its way. */
   get pending(): number {
-    return this.#accepted - this.#delivered - this.#failed - this.#released + this.#committing;
+    return this.#unfinished + this.#committing;
   }
 
+  /** The totals `stats()` reports: `pending` there counts accepted messages only. */
   totals(): { accepted: number; delivered: number; failed: number; retries: number; pending: number } {
-    return { accepted: this.#accepted, delivered: this.#delivered, failed: this.#failed, retries: this.#retries, pending: this.#accepted - this.#delivered - this.#failed - this.#released };
+    return { accepted: this.#accepted, delivered: this.#delivered, failed: this.#failed, retries: this.#retries, pending: this.#unfinished };
+  }
+
+  /** Accepted, not ended and not handed back to the store. */
+  get #unfinished(): number {
+    return this.#accepted - this.#delivered - this.#failed - this.#released;
   }
 
   accepted(count = 1): void {

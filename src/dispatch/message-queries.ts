@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
-import { WebhookError, describe, guarded, isWebhookError } from '../core/errors.js';
+import { WebhookError, describe, guarded } from '../core/errors.js';
+import { storeUnavailable } from '../persistence/store-errors.js';
 import { uuidv7 } from '../core/ids.js';
 import type { ResolvedSendOptions } from '../config/send-options.js';
 import type { PublishResult } from '../model/types.js';
@@ -68,7 +69,7 @@ export class MessageQueries {
       this.ctx.assertOpen();
       return { ok: true, receipt: await admission.admit(message, admission.actorWithRoom(message.endpoint.origin)) };
     } catch (error) {
-      return { ok: false, error: isWebhookError(error) ? error : new WebhookError('WD_STORE_UNAVAILABLE', `Expected to replay ${describe(id)}, got an error: ${describe(error)}`, { cause: error }) };
+      return { ok: false, error: storeUnavailable(`Could not replay ${describe(id)}`, error) };
     }
   }
 }

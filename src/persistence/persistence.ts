@@ -83,6 +83,11 @@ export class Persistence {
     return this.journal.durable;
   }
 
+  /** Is the store shared with other processes (work claimed under leases)? */
+  get shared(): boolean {
+    return this.leases !== undefined;
+  }
+
   /** Durable: resolves once `message` is committed; rejects with `WD_STORE_UNAVAILABLE`. */
   accept(message: Message): Promise<void> {
     return this.journal.accepted(message);

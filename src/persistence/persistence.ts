@@ -13,6 +13,9 @@ import { LeaseKeeper, type ClaimTarget } from './lease-keeper.js';
 import { isShared, type QueryClient, type SharedStore } from './shared-store.js';
 
 
+/** At most one store-error report this often, in milliseconds. */
+const STORE_ERROR_EVERY_MS = 1_000;
+
 /** Pruning runs this often, whatever the retention. */
 const PRUNE_EVERY_MS = 10 * 60_000;
 
@@ -25,7 +28,7 @@ export interface PersistenceContext {
   readonly retention: Retention;
   /** Queues again what an earlier run left: origins with pending messages. */
   recover(origins: { origin: string; count: number }[]): void;
-  /** A write behind the hot path, a claim or a renewal failed: the store's trouble, reported as such. */
+  /** A write behind the hot path, a claim or a renewal failed: the store's trouble, reported as such (at most once a second). */
   onStoreError(error: WebhookError): void;
   /** With a shared store: this process's owner id, where claimed messages go, and which hosts are ordered. */
   readonly shared?: { owner: string; target: ClaimTarget; ordered: (origin: string) => boolean } | undefined;
@@ -54,7 +57,14 @@ export class Persistence {
     this.#clock = clock;
     this.#resolve = resolve;
     this.#retention = retention;
-    const onError = onStoreError;
+    // A full disk fails every write behind delivery: one report a second says so, not thousands.
+    let quietUntil = -Infinity;
+    const onError = (error: WebhookError): void => {
+      const now = clock.now();
+      if (now < quietUntil) return;
+      quietUntil = now + STORE_ERROR_EVERY_MS;
+      onStoreError(error);
+    };
     const durable = store.durable === true;
     // A shared store's messages are claimed, not recovered or paged: another process may hold
     // any of them, and what this process holds is in its actors (bounded by their room).

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import type { ResolvedCluster } from './cluster-options.js';
 import { reasonOf } from '../core/errors.js';
+import { closeConnection } from './close-connection.js';
 import type { ClusterWarning } from '../model/types.js';
 
 /**
@@ -180,14 +181,17 @@ export class RedisLink {
     return `${this.prefix}${kind}:${origin}`;
   }
 
-  /** Stops listening, and closes the client if the dispatcher made it. */
+  /**
+   * Stops listening, and closes the client if the dispatcher made it: resolves within
+   * {@link COMMAND_TIMEOUT_MS} whatever state the connection is in (never up, reconnecting, gone).
+   * The error listener stays: ioredis may still report the cut connection's last error.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#settleFirst();
     this.client.off('ready', this.#onReady);
     this.client.off('close', this.#onClose);
-    if (!this.#owned) return;
-    await this.client.quit().catch(() => this.client.disconnect());
-    this.client.off('error', this.#onError);
+    if (this.#owned) await closeConnection(this.client, this.#clock, COMMAND_TIMEOUT_MS);
   }
 }

@@ -120,9 +120,14 @@ export interface DispatcherEvents {
   warning: (warning: ClusterWarning) => void;
 }
 
-/** The shared state of a `cluster` became unreachable, or reachable again. */
+/**
+ * The shared state of a `cluster` became unreachable, or reachable again; or
+ * (`cluster-clock-skew`, once per process) a shared rate bucket in Redis held a time ahead of
+ * the Redis server's clock (a clock that stepped back, a failover to a replica whose clock is
+ * behind, a write from elsewhere): it is counted from the server's now instead.
+ */
 export interface ClusterWarning {
-  kind: 'cluster-unavailable' | 'cluster-restored';
+  kind: 'cluster-unavailable' | 'cluster-restored' | 'cluster-clock-skew';
   /** What happened and what it means; never a secret or a connection string. */
   message: string;
 }

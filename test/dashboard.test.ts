@@ -199,6 +199,11 @@ describe('the CSRF guard on state-changing requests', () => {
       [{ 'sec-fetch-site': 'same-site' }, 403],
       [{ origin: 'http://evil.example' }, 403],
       [{ origin: 'null' }, 403],
+      // The same host on another scheme or port is another origin.
+      [{ origin: base.replace(/^http:/, 'https:') }, 403],
+      [{ origin: `http://127.0.0.1:${Number(new URL(base).port) + 1}` }, 403],
+      [{ origin: 'http://127.0.0.1' }, 403],
+      [{ origin: base.replace(/^http:/, 'https:'), 'x-forwarded-proto': 'http' }, 403],
       [{ 'content-type': 'text/plain' }, 415],
       [{ 'content-type': 'application/x-www-form-urlencoded' }, 415],
     ];
@@ -238,9 +243,12 @@ describe('the CSRF guard on state-changing requests', () => {
     ]);
     const bySite = await post(base, '/api/replay', { ids: [messageId] }, { origin: '', 'sec-fetch-site': 'same-origin' });
     expect(bySite.status).toBe(200);
+    // Behind a proxy that ends TLS, the browser's origin is https: the proxy says so.
+    const proxied = await post(base, '/api/replay', { ids: [messageId] }, { origin: base.replace(/^http:/, 'https:'), 'x-forwarded-proto': 'https' });
+    expect(proxied.status).toBe(200);
     await dispatcher.onIdle();
-    expect(dispatcher.stats().delivered).toBe(2);
-    expect(recorder.requests.map((r) => r.json().id)).toEqual(Array(3).fill(recorder.requests[0]!.json().id));
+    expect(dispatcher.stats().delivered).toBe(3);
+    expect(recorder.requests.map((r) => r.json().id)).toEqual(Array(4).fill(recorder.requests[0]!.json().id));
   });
 });
 

@@ -29,6 +29,14 @@ export interface ResolvedCluster {
 export const CLUSTER_KEYS = ['redis', 'keyPrefix'] as const;
 export const CLUSTER_DEFAULTS = { keyPrefix: 'wd:' } as const;
 
+/**
+ * Forced on every connection the dispatcher makes. `disconnectTimeout: 0`: it is cut only
+ * after `quit()` had its chance (see closeConnection), and ioredis would otherwise arm a
+ * 2-second timer for a socket that is already gone (Redis unreachable), keeping the process
+ * alive after `close()` resolved.
+ */
+export const OWN_CONNECTION = { lazyConnect: false, disconnectTimeout: 0 } as const;
+
 /** What a client must have for the dispatcher to use it: checked by shape, since ioredis may be another copy. */
 const CLIENT_METHODS = ['evalsha', 'eval', 'duplicate', 'set', 'del', 'publish', 'subscribe', 'on', 'quit'] as const;
 
@@ -73,6 +81,6 @@ export function clusterOption(value: unknown): ResolvedCluster | undefined {
   const Client = loadIoredis();
   // Commands fail at once while disconnected rather than queueing: the dispatcher then falls
   // back to local limits instead of holding sends. Reconnection is ioredis's own.
-  const client = new Client({ enableOfflineQueue: false, maxRetriesPerRequest: 1, ...(redis as RedisOptions), lazyConnect: false });
+  const client = new Client({ enableOfflineQueue: false, maxRetriesPerRequest: 1, ...(redis as RedisOptions), ...OWN_CONNECTION });
   return { client, owned: true, keyPrefix };
 }

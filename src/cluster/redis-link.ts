@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import type { ResolvedCluster } from './cluster-options.js';
 import { reasonOf } from '../core/errors.js';
+import { closeConnection } from './close-connection.js';
 import type { ClusterWarning } from '../model/types.js';
 
 /**
@@ -15,8 +16,12 @@ import type { ClusterWarning } from '../model/types.js';
  * would have granted at that instant, so processes queue for the rate in one round trip per
  * batch instead of polling a busy bucket. Permits given back while reservations are queued are
  * dropped instead: a freed slot in the middle of the queue would let the next reservation
- * share a slot with one already made. Returns `{ granted, waitMs }`: with a grant, the wait
- * before spending it; without one (the queue ahead is full), the wait before asking again.
+ * share a slot with one already made. Returns `{ granted, waitMs, skewMs }`: with a grant, the
+ * wait before spending it; without one (the queue ahead is full), the wait before asking again.
+ *
+ * A stored time ahead of the server's (its clock stepped back, a failover to a replica whose
+ * clock is behind, a hostile write) would never refill the bucket, each call refreshing its
+ * TTL: it is taken as now, and `skewMs` says by how much it was ahead (0 normally).
  */
 const BUCKET_SCRIPT = `
 local t = redis.call('TIME')
@@ -28,6 +33,8 @@ local ahead = tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 't', 'n')
 local at = tonumber(state[1]) or now
 local n = tonumber(state[2]) or cap
+local skew = 0
+if at > now then skew = math.min(at - now, 9007199254740991); at = now end
 if now > at then n = math.min(cap, n + (now - at) * perMs); at = now end
 local granted = 0
 if want < 0 then if n >= 0 then n = math.min(cap, n - want) end elseif n - want >= -ahead then granted = want; n = n - want end
@@ -36,7 +43,7 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((cap - n) / perMs) + 1000)
 local wait = 0
 if granted > 0 and n < 0 then wait = math.ceil(-n / perMs)
 elseif granted == 0 and want > 0 then wait = math.ceil((want - ahead - n) / perMs) end
-return { granted, wait }
+return { granted, wait, skew }
 `;
 const BUCKET_SHA = createHash('sha1').update(BUCKET_SCRIPT).digest('hex');
 
@@ -65,6 +72,7 @@ export class RedisLink {
   #quietUntil = 0;
   #closed = false;
   #wasReady = false;
+  #skewReported = false;
   readonly #onReady = (): void => {
     this.#wasReady = true;
     this.#quietUntil = 0;
@@ -171,8 +179,19 @@ export class RedisLink {
         if (!reasonOf(error).startsWith('NOSCRIPT')) throw error;
         reply = await this.client.eval(BUCKET_SCRIPT, 1, ...args);
       }
-      const [granted, waitMs] = reply as [number, number];
+      const [granted, waitMs, skewMs] = reply as [number, number, number | undefined];
+      if (Number(skewMs) > 0) this.#skewed(key, Number(skewMs));
       return { granted: Number(granted), waitMs: Number(waitMs) };
+    });
+  }
+
+  /** A bucket's stored time was ahead of the server's clock: said once per process, not per call. */
+  #skewed(key: string, ms: number): void {
+    if (this.#skewReported || this.#closed) return;
+    this.#skewReported = true;
+    this.#warn({
+      kind: 'cluster-clock-skew',
+      message: `Expected the shared rate bucket \`${key}\` in Redis to hold a time at or before the Redis server's clock, got one ${ms} ms ahead (a clock that stepped back, a failover to a replica whose clock is behind, or a write from elsewhere): it is counted from the server's now, and further such buckets are corrected without another warning`,
     });
   }
 
@@ -180,14 +199,17 @@ export class RedisLink {
     return `${this.prefix}${kind}:${origin}`;
   }
 
-  /** Stops listening, and closes the client if the dispatcher made it. */
+  /**
+   * Stops listening, and closes the client if the dispatcher made it: resolves within
+   * {@link COMMAND_TIMEOUT_MS} whatever state the connection is in (never up, reconnecting, gone).
+   * The error listener stays: ioredis may still report the cut connection's last error.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#settleFirst();
     this.client.off('ready', this.#onReady);
     this.client.off('close', this.#onClose);
-    if (!this.#owned) return;
-    await this.client.quit().catch(() => this.client.disconnect());
-    this.client.off('error', this.#onError);
+    if (this.#owned) await closeConnection(this.client, this.#clock, COMMAND_TIMEOUT_MS);
   }
 }

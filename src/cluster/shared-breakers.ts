@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
+import { closeConnection } from './close-connection.js';
+import { OWN_CONNECTION } from './cluster-options.js';
 import { COMMAND_TIMEOUT_MS, type RedisLink } from './redis-link.js';
 import type { BreakerState } from '../model/types.js';
 
@@ -54,7 +56,7 @@ export class SharedBreakers {
     this.#wake = wake;
     this.#channel = `${link.prefix}breakers`;
     // A subscribed connection can do nothing else; ioredis subscribes it again after a reconnect.
-    this.#subscriber = link.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false });
+    this.#subscriber = link.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, ...OWN_CONNECTION });
     this.#subscriber.on('error', () => {
       // Outages are reported by the link; this connection only listens.
     });
@@ -114,7 +116,8 @@ export class SharedBreakers {
   async close(): Promise<void> {
     this.#link.client.off('ready', this.#onReady);
     this.#subscriber.removeAllListeners('message');
-    await this.#subscriber.quit().catch(() => this.#subscriber.disconnect());
+    // Its own connection, also with a caller's client: closed whatever state it is in.
+    await closeConnection(this.#subscriber, this.#clock, COMMAND_TIMEOUT_MS);
   }
 
   #heard(channel: string, text: string): void {

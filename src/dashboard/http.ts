@@ -62,8 +62,9 @@ function header(req: IncomingMessage, name: string): string | undefined {
 /**
  * Refuses a state-changing request a browser may have sent on another site's behalf: it must
  * carry {@link CSRF_HEADER}, and come from this origin, as `Sec-Fetch-Site` says (every current
- * browser sends it, and a page cannot forge it) or else as `Origin` matches `Host`. A request
- * with neither header is refused too.
+ * browser sends it, and a page cannot forge it) or else as `Origin` matches this dashboard's
+ * own origin: scheme, host and port, all three (`https://H` is another origin than `http://H`).
+ * A request with neither header is refused too.
  */
 export function checkSameOrigin(req: IncomingMessage): void {
   if (header(req, CSRF_HEADER) !== '1') throw new HttpError(403, `Expected the \`${CSRF_HEADER}: 1\` header on a state-changing request`);
@@ -74,13 +75,32 @@ export function checkSameOrigin(req: IncomingMessage): void {
   }
   const origin = header(req, 'origin');
   if (origin === undefined) throw new HttpError(403, 'Expected an Origin or Sec-Fetch-Site header on a state-changing request');
-  let host: string | undefined;
+  const own = ownOrigin(req);
+  let theirs: string | undefined;
   try {
-    host = new URL(origin).host;
+    theirs = new URL(origin).origin;
   } catch {
     // `null` (a sandboxed frame, a file) or garbage: refused below.
   }
-  if (host === undefined || host === '' || host !== header(req, 'host')) throw new HttpError(403, 'Expected a request from this origin');
+  if (own === undefined || theirs === undefined || theirs === 'null' || theirs !== own) throw new HttpError(403, 'Expected a request from this origin');
+}
+
+/**
+ * This dashboard's origin as the browser sees it, normalised as `URL.origin` does (a default
+ * port dropped): the scheme of the connection, or `X-Forwarded-Proto` from a TLS-terminating
+ * proxy (a page cannot make a browser send that header to another origin without a CORS
+ * preflight this dashboard never grants), and the `Host` header.
+ */
+function ownOrigin(req: IncomingMessage): string | undefined {
+  const host = header(req, 'host');
+  if (host === undefined || host === '' || /[/?#@\\\s]/.test(host)) return undefined;
+  const forwarded = header(req, 'x-forwarded-proto')?.split(',')[0]!.trim().toLowerCase();
+  const scheme = forwarded === 'http' || forwarded === 'https' ? forwarded : (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http';
+  try {
+    return new URL(`${scheme}://${host}`).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -123,17 +123,20 @@ export interface DispatcherEvents {
  * Something degraded without stopping delivery:
  * - `cluster-unavailable` / `cluster-restored`: Redis (the `cluster` option) went away and each
  *   process limits hosts on its own, or it is back. Nothing is refused or lost either way.
+ * - `cluster-clock-skew` (once per process): a shared rate bucket in Redis held a time ahead of
+ *   the Redis server's clock (a clock that stepped back, a failover to a replica whose clock is
+ *   behind, a write from elsewhere): it is counted from the server's now instead.
  * - `store-write-failed`: a write behind delivery (an attempt, an end, a claim or a lease
  *   renewal) did not reach the store. The message goes on in memory; `error` is the store's
  *   `WebhookError` (`WD_STORE_UNAVAILABLE`). Accepting writes are never reported here: their
- *   `send` rejects instead.
+ *   `send` rejects instead. At most one a second.
  */
 export type DispatcherWarning =
-  | { kind: 'cluster-unavailable' | 'cluster-restored'; /** What happened and what it means; never a secret or a connection string. */ message: string }
+  | { kind: 'cluster-unavailable' | 'cluster-restored' | 'cluster-clock-skew'; /** What happened and what it means; never a secret or a connection string. */ message: string }
   | { kind: 'store-write-failed'; message: string; error: WebhookError };
 
 /** The warnings the `cluster` option's Redis link gives. */
-export type ClusterWarning = Extract<DispatcherWarning, { kind: 'cluster-unavailable' | 'cluster-restored' }>;
+export type ClusterWarning = Extract<DispatcherWarning, { kind: 'cluster-unavailable' | 'cluster-restored' | 'cluster-clock-skew' }>;
 
 export interface HostStats {
   /** Waiting for their first attempt or back from a retry wait, not yet sent. */

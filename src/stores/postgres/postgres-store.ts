@@ -129,7 +129,12 @@ class PostgresStore implements SharedStore {
     this.#check();
     if (records.length === 0) return;
     try {
-      for (let i = 0; i < records.length; i += INSERT_ROWS) await insertRows(client, this.#sql, this.#fields, records.slice(i, i + INSERT_ROWS));
+      for (let i = 0; i < records.length; i += INSERT_ROWS) {
+        const rows = records.slice(i, i + INSERT_ROWS);
+        // The caller's object is only duck-typed: a receipt is given only for rows it says it wrote.
+        const inserted = rowCountOf(await insertRows(client, this.#sql, this.#fields, rows));
+        if (inserted !== rows.length) throw new Error(`the client's \`query()\` answered ${inserted === undefined ? 'with no pg result (no numeric `rowCount`)' : `that it wrote ${inserted} row(s)`}, not ${rows.length}: nothing is known to be written`);
+      }
       await client.query('SELECT pg_notify($1, $2)', [this.#leases.channel, '']);
     } catch (error) {
       throw storeUnavailable(`Writing ${records.length} message(s) with the caller's transaction to the Postgres store (schema \`${this.#schema}\`) failed; the transaction cannot commit them`, pgReason(error));
@@ -250,5 +255,16 @@ class PostgresStore implements SharedStore {
     if (this.#state !== 'open') {
       throw new WebhookError('WD_STORE_UNAVAILABLE', `The Postgres store (schema \`${this.#schema}\`) is ${this.#state === 'closed' ? 'closed' : 'not open yet: call `open()` first'}`);
     }
+  }
+}
+
+/** `rowCount` of what a caller's `query()` resolved with, when it is a pg result; `undefined` for anything else. */
+function rowCountOf(result: unknown): number | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  try {
+    const count = (result as { rowCount?: unknown }).rowCount;
+    return typeof count === 'number' && Number.isInteger(count) && count >= 0 ? count : undefined;
+  } catch {
+    return undefined; // a getter that throws: not a pg result
   }
 }

@@ -6,7 +6,7 @@ import type { MessageRecord } from '../../model/message-record.js';
 import { readObject } from '../../core/option-checks.js';
 import { FieldSealer, Sealer, readEncryptionKey } from '../../signing/seal.js';
 import type { DeadLetter, DeadLetterQuery, MessageHistory, MessageStore, StoreOp } from '../../persistence/store.js';
-import { identify, prepareFile, sameFile, type FileIdentity } from './sqlite-file.js';
+import { identify, prepareFile, restrictSideFiles, sameFile, type FileIdentity } from './sqlite-file.js';
 import { registerHandle } from './sqlite-handle.js';
 import { SQL, deadLetterSql } from './sqlite-rows.js';
 import { attemptParams, deadLetterOf, historyOf, insertParams, lastParams, recordOf } from '../common/store-rows.js';
@@ -37,8 +37,9 @@ const PRUNE_CHUNK = 500;
 
 /**
  * A {@link MessageStore} in one SQLite file (better-sqlite3, an optional peer dependency), in
- * WAL mode, for one process at a time: a second store on the same file fails to open while
- * the first has it. Writes are synchronous and short; a batch is one transaction.
+ * WAL mode, for one process at a time: a second store on the same file, in this process or
+ * another, fails to open with `WD_STORE_UNAVAILABLE` while the first has it (SQLite's exclusive
+ * lock, held from open to close and dropped by the OS when the holder dies, even by `kill -9`). Writes are synchronous and short; a batch is one transaction.
  * @example
  * const dispatcher = new Dispatcher({ store: sqliteStore({ path: './webhooks.db', encryptionKey }) });
  */
@@ -108,10 +109,16 @@ class SqliteStore implements MessageStore {
       } catch {
         // Already failing: the first error is the one to report.
       }
-      const hint = (error as { code?: unknown }).code === 'SQLITE_BUSY' ? ' (another process, perhaps another dispatcher, has this file open)' : '';
+      const hint = (error as { code?: unknown }).code === 'SQLITE_BUSY' ? ': the file is in use (another process, perhaps another dispatcher, has it open)' : '';
       throw storeUnavailable(`Cannot open the SQLite store at \`${this.#path}\`${hint}`, error);
     }
-    prepareFile(this.#path); // the -wal file SQLite made
+    // The -wal file SQLite made, by path: opening the database file now would drop SQLite's lock.
+    try {
+      restrictSideFiles(this.#path);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
     this.#file = identify(this.#path);
     this.#deadLetterStatements.clear();
     this.#db = db;

@@ -32,6 +32,7 @@ const SCENARIOS: Record<string, [name: string, load: () => Promise<Scenario>]> =
   '17': ['durable vs BullMQ', () => import('./scenarios/17-bullmq-peer.js')],
   '18': ['Postgres store, 1 and 3 processes', () => import('./scenarios/18-postgres-processes.js')],
   '19': ['shared rate limit, 3 processes', () => import('./scenarios/19-shared-rate.js')],
+  '21': ['signing cost, HMAC and ed25519', () => import('./scenarios/21-signing-cost.js')],
 };
 
 const HELP = `Usage: npm run bench -- [flags]

@@ -10,7 +10,6 @@
  * In an app: `import { postgresStore } from 'webhook-dispatcher/postgres'`.
  */
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import pg from 'pg';
 import { Dispatcher } from '../src/index.js';
 import { postgresStore } from '../src/stores/postgres/postgres-store.js';
@@ -53,7 +52,7 @@ try {
     }
   }
   // A committed outbox row is claimed from the table by whichever process has room: here, this one.
-  const delivered = once(dispatcher, 'delivered', { signal: AbortSignal.timeout(10_000) });
+  const delivered = new Promise((resolve) => dispatcher.once('delivered', resolve));
   await pay(1, 'COMMIT');
   await pay(2, 'ROLLBACK');
   await delivered;

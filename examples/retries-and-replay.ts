@@ -5,8 +5,7 @@
  *
  *   node --import tsx examples/retries-and-replay.ts
  */
-import { once } from 'node:events';
-import { Dispatcher, type Delivered, type Failed } from '../src/index.js';
+import { Dispatcher, type Delivered } from '../src/index.js';
 import { startReceiver } from './local-receiver.js';
 
 let flaky = 0;
@@ -38,11 +37,11 @@ console.log(`dead letter ${dead.messageId}: ${history?.state}, ${history?.attemp
 console.log(`history of an unknown id: ${await dispatcher.history('no-such-id')}`);
 
 fixed = true;
-const ended = once(dispatcher, 'delivered') as Promise<[Delivered | Failed]>;
+const ended = new Promise<Delivered>((resolve) => dispatcher.once('delivered', resolve));
 const [result] = await dispatcher.replay([dead.messageId]);
 if (!result?.ok) throw new Error('the replay was refused');
-const [replayed] = await ended;
-console.log(`replayed as ${result.receipt.messageId} (event ${result.receipt.eventId === dead.eventId ? 'unchanged' : 'changed'}): delivered with ${'status' in replayed ? replayed.status : '?'}`);
+const replayed = await ended;
+console.log(`replayed as ${result.receipt.messageId} (event ${result.receipt.eventId === dead.eventId ? 'unchanged' : 'changed'}): delivered with ${replayed.status}`);
 
 await dispatcher.close();
 await receiver.close();

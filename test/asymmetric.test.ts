@@ -1,8 +1,12 @@
 import { createPrivateKey, createPublicKey, randomBytes, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { generateSigningKeyPair, publicKeyOf, verifyWebhook, WebhookError } from '../src/index.js';
 import { parsePublicKey, parseSecretKey, signEd25519 } from '../src/signing/ed25519.js';
+import { sqliteStore } from '../src/stores/sqlite/sqlite-store.js';
 import { newSecret, refusal, scoped, signatureHeaders } from './helpers.js';
 
 const { receiver, dispatcher } = scoped();
@@ -159,5 +163,30 @@ describe('through a dispatcher to a real receiver', () => {
     expect(String(headers['webhook-signature']).split(' ').map((e) => e.slice(0, e.indexOf(',')))).toEqual(['v1', 'v1a', 'v1a']);
     for (const key of [hmac, oldPair.publicKey, newPair.publicKey]) expect(verifyWebhook(raw, headers, key).id).toMatch(/./);
     expect(new Webhook(hmac).verify(raw, headers as Record<string, string>)).toMatchObject({ type: 't' });
+  });
+});
+
+describe('through a durable store', () => {
+  it('a whsk_ key sealed in SQLite signs after a restart, and the public key verifies it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wd-asym-'));
+    try {
+      const r = await receiver();
+      const pair = generateSigningKeyPair();
+      const key = randomBytes(32);
+      const open = () => dispatcher({ store: sqliteStore({ path: join(dir, 'db'), encryptionKey: key }) });
+      const first = open();
+      await first.ready();
+      first.pause(r.origin);
+      await first.send({ url: r.url(), secret: [newSecret(), pair.secretKey] }, { type: 'after.restart', data: {} });
+      await first.close();
+      expect(r.requests).toHaveLength(0);
+      const second = open();
+      await second.ready();
+      await second.onIdle();
+      const request = r.requests[0]!;
+      expect(verifyWebhook(request.body, request.headers, pair.publicKey).type).toBe('after.restart');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

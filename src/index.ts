@@ -1,6 +1,7 @@
 export { Dispatcher } from './dispatcher.js';
 export type { DispatcherInternals } from './config/internals.js';
 export { verifyWebhook, type VerifyOptions, type HeadersLike, type WebhookEnvelope } from './receiver/verify.js';
+export { generateSigningKeyPair, publicKeyOf, type SigningKeyPair } from './signing/ed25519.js';
 export { WebhookError, isWebhookError, type WebhookErrorCode } from './core/errors.js';
 export { DEFAULTS } from './config/options.js';
 export type {

@@ -12,7 +12,11 @@
  * await dispatcher.send({ url: 'https://customer.example/hooks', secret }, { type: 'invoice.paid', data });
  * await dispatcher.onIdle();
  * expect(recorder.requests[0].json().type).toBe('invoice.paid');
+ * expect(recorder.messagesOfType('invoice.paid')).toHaveLength(1);   // messages, not attempts
  * ```
+ *
+ * `requests` and `ofType` list attempts: a message answered 429 and then 200 is two requests.
+ * `messages` and `messagesOfType` group the attempts of one message.
  */
 import type { AttemptResult, Transport, TransportFactory } from './transport/transport.js';
 
@@ -27,6 +31,20 @@ export interface RecordedRequest {
   readonly body: Buffer;
   /** The body parsed: `{ id, type, timestamp, data }`. */
   json<T = unknown>(): { id: string; type: string; timestamp: string; data: T };
+}
+
+/**
+ * The attempts of one message, grouped by what a receiver sees of it: its event id
+ * (`webhook-id`, or `x-webhook-id` for `'timestamped-hex'`) and its URL. A replay sends the
+ * same event to the same URL, so its attempts join the original's.
+ */
+export interface RecordedMessage {
+  readonly eventId: string;
+  readonly url: string;
+  /** The event type. */
+  readonly type: string;
+  /** Every attempt, first to last. */
+  readonly attempts: readonly RecordedRequest[];
 }
 
 /** How the recorder answers one request: a status (and `Retry-After`), or a transport error code such as `'ECONNRESET'`. */
@@ -49,9 +67,27 @@ export class WebhookRecorder {
     this.#respond = respond;
   }
 
-  /** Requests whose event type is `type`. */
+  /** Requests (attempts: a retried message counts once per attempt) whose event type is `type`. */
   ofType(type: string): RecordedRequest[] {
     return this.requests.filter((r) => r.json().type === type);
+  }
+
+  /** The messages sent, each with its attempts, in the order of their first attempt. */
+  get messages(): RecordedMessage[] {
+    const byKey = new Map<string, { eventId: string; url: string; type: string; attempts: RecordedRequest[] }>();
+    for (const request of this.requests) {
+      const eventId = request.headers['webhook-id'] ?? request.headers['x-webhook-id'] ?? '';
+      const key = `${eventId} ${request.url}`;
+      const message = byKey.get(key);
+      if (message === undefined) byKey.set(key, { eventId, url: request.url, type: request.json().type, attempts: [request] });
+      else message.attempts.push(request);
+    }
+    return [...byKey.values()];
+  }
+
+  /** Messages (not attempts) whose event type is `type`. */
+  messagesOfType(type: string): RecordedMessage[] {
+    return this.messages.filter((m) => m.type === type);
   }
 
   /** Pass as the dispatcher's `transport` internal. */

@@ -1,6 +1,7 @@
 import { timingSafeEqual, type KeyObject } from 'node:crypto';
 import { WebhookError, describe, isWebhookError } from '../core/errors.js';
 import { signedDigest } from '../signing/signatures.js';
+import { verifyEd25519 } from '../signing/ed25519.js';
 import { readHeaders, type HeadersLike } from './verify-headers.js';
 import { readClock, receiverKeys, resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './verify-options.js';
 
@@ -23,6 +24,8 @@ export interface WebhookEnvelope<T = unknown> {
 const UNIX_SECONDS = /^(?:0|[1-9]\d{0,11})$/;
 /** Canonical base64 of 32 bytes: the last character carries 4 bits and two zero bits, then one `=`. */
 const BASE64_DIGEST = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+/** Canonical base64 of 64 bytes (an ed25519 signature): the last character carries 2 bits and four zero bits, then `==`. */
+const BASE64_ED25519 = /^[A-Za-z0-9+/]{85}[AQgw]==$/;
 /** Lower-case hex of 32 bytes, as every Stripe-style sender writes it. */
 const HEX_DIGEST = /^[0-9a-f]{64}$/;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -67,7 +70,22 @@ function digests(keys: readonly KeyObject[], prefix: string, body: Uint8Array): 
   return keys.map((key) => signedDigest(key, prefix, body));
 }
 
-/** `webhook-signature: v1,<base64> v1,<base64> …`; other versions are skipped, as the spec says. */
+/**
+ * Whether any `v1a` candidate is a signature by any public key. Every pair is checked: a
+ * signature and a public key are public, so timing reveals nothing a forger could use, and
+ * the checks are few (at most 8 keys).
+ */
+function anyEd25519(publicKeys: readonly KeyObject[], signed: Buffer, candidates: readonly Buffer[]): boolean {
+  let matched = false;
+  for (const key of publicKeys) for (const got of candidates) matched = verifyEd25519(key, signed, got) || matched;
+  return matched;
+}
+
+/**
+ * `webhook-signature: v1,<base64> v1a,<base64> …`: `v1` entries are checked against the HMAC
+ * keys (`whsec_`), `v1a` entries against the ed25519 public keys (`whpk_`); other versions are
+ * skipped, as the spec says. One match of either kind verifies.
+ */
 function verifyStandard(headers: Map<string, string>, keys: readonly KeyObject[], body: Uint8Array, options: ResolvedVerifyOptions, nowMs: number): void {
   const id = headers.get('webhook-id');
   const signature = headers.get('webhook-signature');
@@ -75,17 +93,29 @@ function verifyStandard(headers: Map<string, string>, keys: readonly KeyObject[]
   if (signature === undefined) fail('missing webhook-signature');
   refuseJoined(signature, 'webhook-signature');
   const ts = timestampWithin(headers.get('webhook-timestamp'), 'webhook-timestamp', options.toleranceSeconds, nowMs);
+  const hmacKeys = keys.filter((key) => key.type === 'secret');
+  const publicKeys = keys.filter((key) => key.type === 'public');
   let versions = 0;
   const candidates: Buffer[] = [];
+  const signatures: Buffer[] = [];
   for (const entry of signature.split(' ')) {
-    if (!entry.startsWith('v1,')) continue;
-    versions++;
     // Strict: `v1,<sig>!!`, `v1,<sig>,x` or a re-padded `<sig>` never count, so a signature has one spelling.
-    const text = entry.slice(3);
-    if (BASE64_DIGEST.test(text)) candidates.push(Buffer.from(text, 'base64'));
+    if (entry.startsWith('v1,')) {
+      versions++;
+      const text = entry.slice(3);
+      if (BASE64_DIGEST.test(text)) candidates.push(Buffer.from(text, 'base64'));
+    } else if (entry.startsWith('v1a,')) {
+      versions++;
+      const text = entry.slice(4);
+      if (BASE64_ED25519.test(text)) signatures.push(Buffer.from(text, 'base64'));
+    }
   }
-  if (versions === 0) fail('no v1 signature in webhook-signature');
-  if (!anyMatches(digests(keys, `${id}.${ts}.`, body), candidates)) fail('no signature matches');
+  if (versions === 0) fail('no v1 or v1a signature in webhook-signature');
+  const prefix = `${id}.${ts}.`;
+  // Both kinds are always checked when the receiver holds both, so which one matched stays unseen.
+  const hmacOk = hmacKeys.length > 0 && anyMatches(digests(hmacKeys, prefix, body), candidates);
+  const ed25519Ok = publicKeys.length > 0 && signatures.length > 0 && anyEd25519(publicKeys, Buffer.concat([Buffer.from(prefix, 'utf8'), body]), signatures);
+  if (!hmacOk && !ed25519Ok) fail('no signature matches');
 }
 
 /** `<header>: t=<unix>,v1=<hex>[,v1=<hex>…]`; other keys (Stripe's `v0`) are skipped. */
@@ -153,7 +183,9 @@ function verifyRequest<T>(body: unknown, headers: unknown, keys: readonly KeyObj
  *   ambiguous, and the app might read the other value than the one verified.
  * - `secret`: one secret or several (rotation: any one verifies). Standard-webhooks secrets are
  *   read as the reference libraries read them: `whsec_` optional, base64 padded or not, any key
- *   length; `'timestamped-hex'` secrets are used as UTF-8 text, as Stripe does.
+ *   length; a `whpk_` ed25519 public key verifies `v1a` signatures (a `whsk_` secret key is
+ *   refused: it belongs to the sender). `'timestamped-hex'` secrets are used as UTF-8 text, as
+ *   Stripe does.
  *
  * Throws `WD_VERIFICATION_FAILED` when the request is missing a header, malformed, outside
  * `toleranceSeconds` (stale or future), signed with none of the secrets, or signed but not a

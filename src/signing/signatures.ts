@@ -1,6 +1,7 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { WebhookError, describe } from '../core/errors.js';
 import type { SignatureScheme } from '../signing/scheme.js';
+import { PUBLIC_KEY_PREFIX, SECRET_KEY_PREFIX, parseSecretKey, signEd25519 } from './ed25519.js';
 
 const WHSEC_PREFIX = 'whsec_';
 /** Base64 characters without padding; padding is counted apart (see {@link decodeSecretKey}). */
@@ -40,14 +41,31 @@ export function decodeSecretKey(text: string): Buffer | string {
 }
 
 /**
- * Turns one secret into its HMAC key. Keys are `KeyObject`s, so logging one shows its size, never its bytes.
- * The message names the secret's position, never its text.
+ * A `whsk_` ed25519 secret key (Standard Webhooks `v1a`) as a private `KeyObject`. A `whpk_`
+ * public key is refused by name: it verifies, it cannot sign.
+ */
+function parseAsymmetric(secret: string, where: string): KeyObject {
+  if (secret.startsWith(PUBLIC_KEY_PREFIX)) {
+    throw new WebhookError('WD_INVALID_ENDPOINT', `Expected ${where} to be a secret (\`whsec_\` or \`whsk_\`), got a \`whpk_\` public key: it is for receivers, it cannot sign`);
+  }
+  const key = parseSecretKey(secret);
+  if (typeof key === 'string') throw new WebhookError('WD_INVALID_ENDPOINT', `Expected ${where} to be a \`whsk_\` ed25519 secret key, got ${key}`);
+  return key;
+}
+
+/**
+ * Turns one secret into its key: an HMAC key, or for a `whsk_` key (standard-webhooks only) an
+ * ed25519 private key, which signs `v1a`. Keys are `KeyObject`s, so logging one shows its size,
+ * never its bytes. The message names the secret's position, never its text.
  */
 function parseSecret(scheme: SignatureScheme, secret: unknown, where: string): KeyObject {
   if (typeof secret !== 'string' || secret.length === 0) {
     throw new WebhookError('WD_INVALID_ENDPOINT', `Expected ${where} to be a non-empty string, got ${typeof secret === 'string' ? 'an empty string' : describe(secret)}`);
   }
+  // Timestamped-hex secrets are text, whatever they start with (PayMongo's HMAC secrets start with `whsk_`).
   if (scheme === 'timestamped-hex') return createSecretKey(Buffer.from(secret, 'utf8'));
+  // `_` is no base64 character, so these prefixes were never valid `whsec_`-less secrets.
+  if (secret.startsWith(SECRET_KEY_PREFIX) || secret.startsWith(PUBLIC_KEY_PREFIX)) return parseAsymmetric(secret, where);
   const key = decodeSecretKey(secret);
   if (typeof key === 'string') {
     throw new WebhookError('WD_INVALID_ENDPOINT', `Expected ${where} to be base64 key bytes, optionally after \`whsec_\` (standard-webhooks), got ${key}`);
@@ -71,7 +89,7 @@ export function parseSecrets(scheme: SignatureScheme, secret: unknown): KeyObjec
   return [parseSecret(scheme, secret, '`secret`')];
 }
 
-/** HMAC-SHA256 over `prefix` then `body`, the 32 raw bytes. */
+/** HMAC-SHA256 over `prefix` then `body`, the 32 raw bytes. `key` is a secret (HMAC) key. */
 export function signedDigest(key: KeyObject, prefix: string, body: Uint8Array): Buffer {
   return createHmac('sha256', key).update(prefix).update(body).digest();
 }
@@ -95,19 +113,25 @@ function secondsText(unixSeconds: number): string {
   return lastSecondsText;
 }
 
+/** One standard-webhooks entry: `v1,<HMAC>` for a secret key, `v1a,<ed25519>` for a private one. */
+function standardEntry(key: KeyObject, prefix: string, body: Buffer): string {
+  return key.type === 'secret' ? 'v1,' + hmac(key, prefix, body, 'base64') : 'v1a,' + signEd25519(key, prefix, body);
+}
+
 /**
  * The signature header value for one attempt.
- * - standard-webhooks: `v1,<base64>` per key, space-separated, over `${id}.${timestamp}.${body}`.
+ * - standard-webhooks: one entry per key, space-separated, over `${id}.${timestamp}.${body}`:
+ *   `v1,<base64 HMAC-SHA256>` for a `whsec_` secret, `v1a,<base64 ed25519>` for a `whsk_` key.
  * - timestamped-hex: `t=<unix>,v1=<hex>[,v1=<hex>…]` over `${timestamp}.${body}`.
  */
 export function signatureValue(scheme: SignatureScheme, keys: readonly KeyObject[], eventId: string, unixSeconds: number, body: Buffer): string {
   const seconds = secondsText(unixSeconds);
   if (scheme === 'standard-webhooks') {
     const prefix = eventId + '.' + seconds + '.';
-    // One key is the rule; rotation (several) the exception.
-    if (keys.length === 1) return 'v1,' + hmac(keys[0]!, prefix, body, 'base64');
+    // One HMAC key is the rule; ed25519 and rotation (several) the exceptions.
+    if (keys.length === 1) return keys[0]!.type === 'secret' ? 'v1,' + hmac(keys[0]!, prefix, body, 'base64') : standardEntry(keys[0]!, prefix, body);
     let value = '';
-    for (let i = 0; i < keys.length; i++) value += (i === 0 ? 'v1,' : ' v1,') + hmac(keys[i]!, prefix, body, 'base64');
+    for (let i = 0; i < keys.length; i++) value += (i === 0 ? '' : ' ') + standardEntry(keys[i]!, prefix, body);
     return value;
   }
   const prefix = seconds + '.';

@@ -7,7 +7,7 @@
  * machine.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { maxInWindow } from '../bench/lib/stats.js';
+import { maxInWindow } from './support/windows.js';
 import { systemClock } from '../src/core/clock.js';
 import { LocalRateLimiter } from '../src/limits/local-rate-limiter.js';
 import type { RateLimit } from '../src/config/options.js';

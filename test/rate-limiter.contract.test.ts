@@ -50,11 +50,11 @@ if (redis !== undefined) {
     make: (limit, now, wake) => new RedisRateLimiter(limit, now, wake, redis.link, `http://contract-${origins++}.test`, systemClock),
     fake: false,
     // Real round trips on the real clock. Measured over 1.5 s spells on the shared 2-core
-    // machine (load average 10–14): 92–103% of the rate beside one CPU burner (5 runs), 75–103%
-    // beside two (5 runs); a limiter that stalls or grants half the rate is far below 70%.
-    // Benchmark 19 measures the rate it sustains (100.1–100.2% at 10, 100 and 1,000/s across
-    // 3 processes).
-    floor: 0.7,
+    // machine (load average 10–14): 92–103% of the rate beside one CPU burner (5 runs, and 5
+    // more at or above 70%), 60–103% beside two (10 runs). A limiter granting half the rate gets
+    // 53–57% (its burst included), one that stalls less: both fail. Benchmark 19 measures the
+    // rate it sustains (100.1–100.2% at 10, 100 and 1,000/s across 3 processes).
+    floor: 0.6,
     ms: 1_500,
   });
 } else describeRedis('RedisRateLimiter (one bucket in Redis)', () => it('runs the contract', () => {}));

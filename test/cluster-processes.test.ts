@@ -7,7 +7,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { maxInWindow } from '../bench/lib/stats.js';
+import { maxInWindow } from './support/windows.js';
 import { Receiver } from './receiver.js';
 import { describeRedis, dropKeys, testPrefix } from './support/redis.js';
 

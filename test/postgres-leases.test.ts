@@ -1,20 +1,20 @@
 /**
- * The Postgres store's sharing: claims under leases (times are the caller's clock, passed in),
- * SKIP LOCKED between concurrent claimers, renewal, release, ordered origins served by one
- * owner at a time, NOTIFY for new unowned messages, and what its failures say.
+ * What is the Postgres store's own in sharing: NOTIFY only for unowned messages, the outbox
+ * write inside the caller's transaction, the schema checks, and what its failures say. Claims,
+ * leases, renewal, release and ordered origins are the SharedStore contract's
+ * (shared-store.contract.test.ts), which this store runs.
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SharedStore } from '../src/persistence/shared-store.js';
 import type { StoreOp } from '../src/persistence/store.js';
 import { postgresStore } from '../src/stores/postgres/postgres-store.js';
-import { KEY, T0, delivered, record } from './support/store-fixtures.js';
+import { KEY, T0, record } from './support/store-fixtures.js';
 import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 
 const LEASE = 10_000;
 const A = 'https://a.example';
-const O = 'https://ordered.example';
 const ids = (rs: { id: string }[]) => rs.map((r) => r.id);
 const owned = (owner: string | null, until: number, ordered = false) => (r: ReturnType<typeof record>): StoreOp => ({ op: 'accept', record: r, lease: { owner, until, ordered } });
 const unowned = (ordered = false) => owned(null, 0, ordered);
@@ -40,70 +40,6 @@ describe.skipIf(!pgAvailable)(`postgresStore leases and claims${pgSkipNote}`, ()
   afterAll(async () => {
     await pool?.end();
     await dropSchemas(schemas);
-  });
-
-  it('a live lease is not taken; an expired one is, by the next claimer, who then holds it', async () => {
-    const rs = [record(A), record(A), record(A)];
-    await store.write(rs.map(owned('p1', T0 + LEASE)));
-    expect(await other.claim('p2', 10, T0 + LEASE - 1)).toEqual([]);
-    const taken = await other.claim('p2', 10, T0 + LEASE + 1);
-    expect(taken).toEqual(rs); // whole records, secrets opened, in id order
-    expect(await store.claim('p3', 10, T0 + LEASE + 2)).toEqual([]);
-    expect(await store.claim('p3', 10, T0 + 2 * LEASE + 2)).toHaveLength(3);
-  });
-
-  it('claims unowned due messages in id order, up to the limit; not one waiting for a retry; not an ended one', async () => {
-    const rs = Array.from({ length: 5 }, () => record(A));
-    const later = record(A, { attempts: 1, dueAt: T0 + 5_000 });
-    await store.write([...rs.map(unowned()), unowned()(later)]);
-    await store.write([delivered(rs[4]!.id, 1, T0)]);
-    expect(ids(await store.claim('p1', 3, T0))).toEqual(ids(rs.slice(0, 3)));
-    expect(ids(await other.claim('p2', 10, T0))).toEqual([rs[3]!.id]);
-    expect(ids(await other.claim('p2', 10, T0 + 5_000))).toEqual([later.id]);
-  });
-
-  it('renewal keeps every message of the owner; release hands them back at once', async () => {
-    const rs = [record(A), record(A)];
-    await store.write(rs.map(owned('p1', T0 + LEASE)));
-    expect(await store.renew('p1', T0 + LEASE - 5)).toBe(2);
-    expect(await other.claim('p2', 10, T0 + LEASE + 1)).toEqual([]);
-    await store.release('p1', [rs[0]!.id]);
-    expect(ids(await other.claim('p2', 10, T0 + LEASE + 2))).toEqual([rs[0]!.id]);
-    await store.release('p1');
-    expect(ids(await other.claim('p2', 10, T0 + LEASE + 3))).toEqual([rs[1]!.id]);
-    expect(await store.renew('p1', T0 + LEASE + 4)).toBe(0);
-  });
-
-  it('two claimers at once get disjoint sets (SKIP LOCKED) that together are everything', async () => {
-    const rs = Array.from({ length: 300 }, () => record(A));
-    await store.write(rs.map(unowned()));
-    const got: string[][] = [[], []];
-    for (let round = 0; round < 10; round++) {
-      const [x, y] = await Promise.all([store.claim('p1', 40, T0), other.claim('p2', 40, T0)]);
-      got[0]!.push(...ids(x));
-      got[1]!.push(...ids(y));
-    }
-    const all = [...got[0]!, ...got[1]!];
-    expect(new Set(all).size).toBe(all.length);
-    expect(all.sort()).toEqual(ids(rs).sort());
-    expect(got[0]!.length).toBeGreaterThan(0);
-    expect(got[1]!.length).toBeGreaterThan(0);
-  });
-
-  it('an ordered origin is served by one owner at a time: its lease holder takes its messages in id order, due or not', async () => {
-    const first = [record(O), record(O, { attempts: 1, dueAt: T0 + 60_000 }), record(O)];
-    await store.write(first.map(unowned(true)));
-    expect(ids(await store.claim('p1', 10, T0))).toEqual(ids(first));
-    // New messages of the origin while p1 holds it: p2 does not get them, p1 does.
-    const next = [record(O), record(O)];
-    await other.write(next.map(unowned(true)));
-    expect(await other.claim('p2', 10, T0 + 1)).toEqual([]);
-    expect(ids(await store.claim('p1', 1, T0 + 2))).toEqual([next[0]!.id]);
-    await store.renew('p1', T0 + LEASE - 1);
-    expect(await other.claim('p2', 10, T0 + LEASE + 1)).toEqual([]);
-    // p1 dies: once its lease lapses, p2 takes the origin, oldest first.
-    expect(ids(await other.claim('p2', 10, T0 + 2 * LEASE))).toEqual(ids([...first, ...next]));
-    expect(await store.claim('p1', 10, T0 + 2 * LEASE + 1)).toEqual([]);
   });
 
   it('NOTIFY wakes a subscriber for unowned messages, at commit; owned ones are silent', async () => {

@@ -4,10 +4,10 @@
  * `perSecond + burst` while still delivering the rate it promises. The local limiter runs on
  * fake timers; the Redis limiter's round trips and server clock do not advance under fake
  * timers, so it runs on the real clock for short spells, and its lower bound allows for a busy
- * machine.
+ * machine (a loaded machine only makes a limiter slower, never faster).
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { maxInWindow } from '../bench/lib/stats.js';
+import { maxInWindow } from './support/windows.js';
 import { systemClock } from '../src/core/clock.js';
 import { LocalRateLimiter } from '../src/limits/local-rate-limiter.js';
 import type { RateLimit } from '../src/config/options.js';
@@ -24,8 +24,7 @@ interface Implementation {
   fake: boolean;
   /**
    * The share of the promised rate a backlogged host must get at least. On fake timers that is
-   * exact; on the real clock a loaded machine only makes it slower, so there it proves liveness
-   * (the limiter keeps granting past its first bucket) and the benchmark measures the rate.
+   * exact; on the real clock it allows for a loaded machine, and the benchmark measures the rate.
    */
   floor: number;
   /** How long each rate is driven. */
@@ -50,10 +49,12 @@ if (redis !== undefined) {
     name: 'RedisRateLimiter (one bucket in Redis)',
     make: (limit, now, wake) => new RedisRateLimiter(limit, now, wake, redis.link, `http://contract-${origins++}.test`, systemClock),
     fake: false,
-    // Real round trips on the real clock: the test proves the ceiling and
-    // liveness (two CPU burners beside the suite cut it to 65% of the rate), and benchmark 19
-    // measures the rate it sustains (100.1–100.2% at 10, 100 and 1,000/s across 3 processes).
-    floor: 0,
+    // Real round trips on the real clock. Measured over 1.5 s spells on the shared 2-core
+    // machine (load average 10–14): 92–103% of the rate beside one CPU burner (5 runs, and 5
+    // more at or above 70%), 60–103% beside two (10 runs). A limiter granting half the rate gets
+    // 53–57% (its burst included), one that stalls less: both fail. Benchmark 19 measures the
+    // rate it sustains (100.1–100.2% at 10, 100 and 1,000/s across 3 processes).
+    floor: 0.6,
     ms: 1_500,
   });
 } else describeRedis('RedisRateLimiter (one bucket in Redis)', () => it('runs the contract', () => {}));
@@ -61,7 +62,7 @@ if (redis !== undefined) {
 const advance = (fake: boolean, ms: number) => (fake ? vi.advanceTimersByTimeAsync(ms) : new Promise((resolve) => setTimeout(resolve, ms)));
 
 /** Sends as fast as the limiter admits, for `ms`, with `backlog` always waiting; returns the send times. */
-async function drive({ make: factory, fake }: Implementation, limit: Required<RateLimit>, ms: number, backlog: number): Promise<{ times: number[]; limiter: RateLimiter }> {
+async function drive({ make: factory, fake }: Implementation, limit: Required<RateLimit>, ms: number, backlog: number): Promise<{ times: number[]; limiter: RateLimiter; start: number }> {
   const start = Date.now();
   const times: number[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -83,7 +84,7 @@ async function drive({ make: factory, fake }: Implementation, limit: Required<Ra
   pump();
   await advance(fake, ms);
   clearTimeout(timer);
-  return { times, limiter };
+  return { times, limiter, start };
 }
 
 
@@ -108,9 +109,12 @@ describe.each(implementations)('$name', (impl) => {
   it('is settled only once a quiet spell has refilled it', async () => {
     start();
     const limit = { perSecond: 100, burst: 10 };
-    const { limiter } = await drive(impl, limit, 300, 50);
+    const { limiter, times, start: startedAt } = await drive(impl, limit, 300, 50);
     limiter.idle();
-    expect(limiter.settled(Date.now())).toBe(false);
+    // At the last send it had just spent a token. (Asked at Date.now() instead, a machine that
+    // starved the event loop past a refill would already find it full.)
+    expect(times.length).toBeGreaterThan(0);
+    expect(limiter.settled(startedAt + times.at(-1)!)).toBe(false);
     await advance(impl.fake, 500);
     expect(limiter.settled(Date.now())).toBe(true);
     await limiter.close();

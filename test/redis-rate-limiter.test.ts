@@ -14,6 +14,7 @@ import { RedisLink } from '../src/cluster/redis-link.js';
 import { RedisRateLimiter, redisBucketShape } from '../src/cluster/redis-rate-limiter.js';
 import type { ClusterWarning } from '../src/model/types.js';
 import { RedisProxy, connect, describeRedis, dropKeys, link, testPrefix } from './support/redis.js';
+import { maxInWindow } from './support/windows.js';
 
 const prefix = testPrefix('limiter');
 const closing: (() => Promise<void> | void)[] = [];
@@ -22,16 +23,6 @@ afterEach(async () => {
 });
 afterAll(() => dropKeys(prefix));
 let origins = 0;
-
-function maxInAnyWindow(times: number[], w: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= w) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
 
 /** Drives `limiter` as a backlogged actor does until `until`, recording admit times into `times`. */
 function drive(make: (wake: () => void) => RateLimiter, until: number, times: number[]): RateLimiter {
@@ -98,7 +89,7 @@ describeRedis('RedisRateLimiter shared by several instances', () => {
     const limiters = made.map((m) => drive(m.limiter, until, times));
     await new Promise((resolve) => setTimeout(resolve, ms + 20));
     await Promise.all(limiters.map((l) => l.close()));
-    expect(maxInAnyWindow(times, 1_000)).toBeLessThanOrEqual(limit.perSecond + limit.burst);
+    expect(maxInWindow([...times].sort((a, b) => a - b), 1_000)).toBeLessThanOrEqual(limit.perSecond + limit.burst);
     // Never more than the bucket allows over the whole spell; on a loaded machine, less.
     expect(times.length).toBeLessThanOrEqual(redisBucketShape(limit).capacity + Math.ceil((limit.perSecond * ms) / 1000) + limit.burst);
     expect(times.length).toBeGreaterThanOrEqual(Math.floor(((limit.perSecond * ms) / 1000) * 0.7));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock, type BreakerState, type Clock, type Dispatcher } from '../src/index.js';
-import { maxInWindow } from '../bench/lib/stats.js';
+import { maxInWindow } from './support/windows.js';
 import { newSecret, scoped, Terminals } from './helpers.js';
 import { ShiftedClock } from './support/clock.js';
 import { ok, status } from './receiver.js';

@@ -4,111 +4,15 @@
  * end runs random op sequences against a model store.
  */
 import fc from 'fast-check';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MessageStore, StoreOp } from '../src/persistence/store.js';
-import { MemoryStore } from '../src/stores/memory/memory-store.js';
-import { postgresStore } from '../src/stores/postgres/postgres-store.js';
-import { sqliteStore } from '../src/stores/sqlite/sqlite-store.js';
+import { refusedOpOf } from '../src/persistence/store-errors.js';
 import type { FailureReason } from '../src/model/types.js';
-import { KEY, T0, accept, attempt, delivered, failed, newId, record, tempDir } from './support/store-fixtures.js';
+import { T0, accept, attempt, delivered, failed, newId, record } from './support/store-fixtures.js';
 import { StoreModel } from './support/store-model.js';
-import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
+import { storeImplementations, type StoreUnderTest } from './support/store-implementations.js';
 
-interface StoreUnderTest {
-  store: MessageStore;
-  /** A new store on the same data (durable stores only). */
-  reopen(): Promise<MessageStore>;
-  dispose(): Promise<void>;
-}
-
-interface Implementation {
-  name: string;
-  /** Survives a new store on the same file or database. */
-  durable: boolean;
-  /** `get` still finds a delivered message (until pruned). */
-  keepsDelivered: boolean;
-  make(): Promise<StoreUnderTest>;
-  /** A store not opened yet. */
-  unopened(): MessageStore;
-  /** Why it cannot run here (a service is missing); it is skipped with this in its name. */
-  skip?: string;
-}
-
-/** Schemas made by this file, dropped after it: other tests share the server. */
-const schemas = new Set<string>();
-const pgPool = pgAvailable ? newPool(8) : undefined;
-afterAll(async () => {
-  await pgPool?.end();
-  await dropSchemas(schemas);
-});
-requirePostgresInCI('postgresStore contract');
-
-const implementations: Implementation[] = [
-  {
-    name: 'MemoryStore',
-    durable: false,
-    keepsDelivered: false,
-    async make() {
-      const store = new MemoryStore();
-      await store.open();
-      return { store, reopen: () => Promise.reject(new Error('not durable')), dispose: () => store.close() };
-    },
-    unopened: () => new MemoryStore(),
-  },
-  {
-    name: 'sqliteStore (temp file)',
-    durable: true,
-    keepsDelivered: true,
-    async make() {
-      const tmp = tempDir();
-      let store = sqliteStore({ path: tmp.file(), encryptionKey: KEY });
-      await store.open();
-      return {
-        get store() {
-          return store;
-        },
-        async reopen() {
-          await store.close();
-          store = sqliteStore({ path: tmp.file(), encryptionKey: KEY.toString('base64') });
-          await store.open();
-          return store;
-        },
-        async dispose() {
-          await store.close();
-          tmp.cleanup();
-        },
-      };
-    },
-    unopened: () => sqliteStore({ path: join(tmpdir(), 'never-opened.db'), encryptionKey: KEY }),
-  },
-  {
-    name: `postgresStore (a schema per store)${pgSkipNote}`,
-    durable: true,
-    keepsDelivered: true,
-    skip: pgAvailable ? undefined : pgSkipNote,
-    async make() {
-      const schema = schemaName();
-      schemas.add(schema);
-      let store = postgresStore({ pool: pgPool!, encryptionKey: KEY, schema });
-      await store.open();
-      return {
-        get store() {
-          return store;
-        },
-        async reopen() {
-          await store.close();
-          store = postgresStore({ pool: pgPool!, encryptionKey: KEY.toString('base64'), schema });
-          await store.open();
-          return store;
-        },
-        dispose: () => store.close(),
-      };
-    },
-    unopened: () => postgresStore({ pool: pgPool!, encryptionKey: KEY, schema: 'wd_never_opened' }),
-  },
-];
+const implementations = storeImplementations();
 
 const A = 'https://a.example';
 const B = 'https://b.example:8443';
@@ -334,6 +238,34 @@ describe.each(implementations)('$name', (impl) => {
     await store.write([delivered(rs[0]!.id, 1, T0 + 3), delivered(rs[2]!.id, 1, T0 + 3)]);
     expect((await store.history(rs[2]!.id))?.attempts.map((a) => a.status)).toEqual([200]);
     expect(await store.pending({ limit: 10 })).toEqual([]);
+  });
+
+  it('marks a refusal of a bad op with the refused op (refusedOpOf: its index and message id); a store that cannot work is not marked', async () => {
+    const held = record(A);
+    const ended = record(B);
+    const fresh = [record(A), record(B)];
+    await store.write([accept(held), accept(ended), delivered(ended.id, 1, T0 + 1)]);
+    const bad: [StoreOp[], number, string][] = [
+      // An id the store holds, from an earlier batch and from the same batch.
+      [[accept(fresh[0]!), accept(held)], 1, held.id],
+      [[accept(fresh[0]!), accept(fresh[1]!), accept(fresh[0]!)], 2, fresh[0]!.id],
+      // An end and an attempt of a message that is not pending (ended, or never accepted).
+      [[attempt(held.id, 1, T0 + 2), failed(ended.id, 2, T0 + 2, 'rejected', 410)], 1, ended.id],
+      [[accept(fresh[0]!), attempt(fresh[1]!.id, 1, T0 + 2)], 1, fresh[1]!.id],
+      // A run of delivered ends (one statement in Postgres) names the one that is not pending.
+      [[delivered(held.id, 1, T0 + 3), delivered(ended.id, 2, T0 + 3)], 1, ended.id],
+    ];
+    for (const [ops, index, messageId] of bad) {
+      const error = await store.write(ops).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'WD_STORE_UNAVAILABLE' });
+      expect(refusedOpOf(error)).toEqual({ index, messageId });
+    }
+    // Nothing of the refused batches applied, and a closed store's failure names no op.
+    expect(ids(await store.pending({ limit: 10 }))).toEqual([held.id]);
+    await store.close();
+    const closed = await store.write([accept(record(A))]).then(() => undefined, (e: unknown) => e);
+    expect(closed).toMatchObject({ code: 'WD_STORE_UNAVAILABLE' });
+    expect(refusedOpOf(closed)).toBeUndefined();
   });
 
   it('ops of one batch see each other: accept, attempts and end of one message in one batch', async () => {

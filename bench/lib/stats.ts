@@ -1,20 +1,13 @@
 /** Small numeric helpers for the benchmarks. */
 import hdr from 'hdr-histogram-js';
+// One implementation for the rate checks of the tests and the benchmarks' rate report: it
+// lives beside the tests (they must not import from bench/), and bench imports it from there.
+import { maxInWindow } from '../../test/support/windows.js';
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-/** The most arrivals in any half-open window of `ms` (times sorted ascending). */
-export function maxInWindow(times: number[], ms: number): number {
-  let best = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i]! - times[j]! >= ms) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
 }
 
 /**

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, expect } from 'vitest';
-import { parseSecrets, pushSignatureHeaders } from '../src/signing/signatures.js';
+import { attemptHeaders, parseSecrets } from '../src/signing/signatures.js';
 import { Dispatcher, WebhookError, type SignatureScheme, type Delivered, type DispatcherInternals, type DispatcherOptions, type Failed } from '../src/index.js';
 import { Receiver, type Handler } from './receiver.js';
 
 /** The signature headers our sender puts on a request, as a receiver's record of them. */
 export function signatureHeaders(secrets: string | string[], unix: number, payload: Buffer, id = 'evt_1', scheme: SignatureScheme = 'standard-webhooks'): Record<string, string> {
-  const flat: string[] = [];
-  pushSignatureHeaders(flat, scheme, parseSecrets(scheme, secrets), id, unix, payload);
+  // An attempt's headers start with content-type and user-agent; the signature's follow.
+  const flat = attemptHeaders('test', [], scheme, parseSecrets(scheme, secrets), id, unix, payload).slice(4);
   const headers: Record<string, string> = {};
   for (let i = 0; i < flat.length; i += 2) headers[flat[i]!] = flat[i + 1]!;
   return headers;

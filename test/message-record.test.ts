@@ -7,7 +7,7 @@ import { prepareEvent } from '../src/model/envelope.js';
 import { uuidv7 } from '../src/core/ids.js';
 import type { Message } from '../src/model/message.js';
 import { fromRecord, toRecord, type MessageRecord } from '../src/model/message-record.js';
-import { pushSignatureHeaders } from '../src/signing/signatures.js';
+import { attemptHeaders } from '../src/signing/signatures.js';
 
 const resolver = new EndpointResolver('standard-webhooks', new AddressPolicy(false, []), false);
 const secret = () => fc.uint8Array({ minLength: 24, maxLength: 64 }).map((b) => `whsec_${Buffer.from(b).toString('base64')}`);
@@ -20,9 +20,7 @@ function throughJson(record: MessageRecord): MessageRecord {
 }
 
 function signed(m: Message): string[] {
-  const headers: string[] = [...m.endpoint.headers];
-  pushSignatureHeaders(headers, m.endpoint.scheme, m.endpoint.keys, m.event.id, 1_800_000_000, m.event.body);
-  return headers;
+  return attemptHeaders('test', m.endpoint.headers, m.endpoint.scheme, m.endpoint.keys, m.event.id, 1_800_000_000, m.event.body);
 }
 
 describe('message records', () => {

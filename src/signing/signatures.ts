@@ -173,24 +173,6 @@ function writeSignatureHeaders(
 }
 
 /**
- * Appends the signature headers (undici's flat `[name, value, …]` form) for one attempt.
- * `signatureHeader` names the `'timestamped-hex'` signature header, lower-case (for example
- * `stripe-signature`); the caller validates it. Standard-webhooks headers have fixed names.
- * @default signatureHeader 'x-webhook-signature'
- */
-export function pushSignatureHeaders(
-  headers: string[],
-  scheme: SignatureScheme,
-  keys: readonly KeyObject[],
-  eventId: string,
-  unixSeconds: number,
-  body: Buffer,
-  signatureHeader: string = DEFAULT_SIGNATURE_HEADER,
-): void {
-  writeSignatureHeaders(headers, headers.length, scheme, keys, eventId, unixSeconds, body, signatureHeader);
-}
-
-/**
  * The whole flat header list of one attempt: `content-type: application/json`, `user-agent`,
  * the endpoint's own headers, then the signature's. Built at its final size, once per
  * attempt: undici reads it while dispatching and keeps none of it.

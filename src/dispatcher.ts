@@ -96,7 +96,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
         : undefined,
     });
     const otel = (this.#otel = OpenTelemetry.create(opts.telemetry, () => this.stats()));
-    const sink = createSink({ ledger: this.#ledger, events: this.#events, journal: this.#persistence.journal, otel, ended: (m) => this.#admission.ended(m) });
+    const sink = this.#persistence.fence(createSink({ ledger: this.#ledger, events: this.#events, journal: this.#persistence.journal, otel, ended: (m) => this.#admission.ended(m) }));
     this.#router = new Router(
       {
         options: opts,

@@ -11,6 +11,8 @@ import type { Endpoint } from '../model/types.js';
 import type { ResolvedEndpoint } from '../model/endpoint.js';
 import { LeaseKeeper, type ClaimTarget } from './lease-keeper.js';
 import { isShared, type QueryClient, type SharedStore } from './shared-store.js';
+import { fencedSink } from './fenced-sink.js';
+import type { ActorSink } from '../delivery/actor-context.js';
 
 
 /** Pruning runs this often, whatever the retention. */
@@ -74,13 +76,22 @@ export class Persistence {
       leases === undefined || shared === undefined
         ? undefined
         : (m: Message) => (shared.ordered(m.endpoint.origin) ? { owner: null, until: 0, ordered: true } : { owner: shared.owner, until: m.acceptedAt + leases.store.leaseMs, ordered: false });
-    this.journal = new Journal(store, durable ? new GroupCommit(store, this.ready) : undefined, clock, onError, lease);
+    this.journal = new Journal(store, durable ? new GroupCommit(store, this.ready) : undefined, clock, onError, lease, leases);
     this.backlog = durable && leases === undefined ? { page: (origin, afterId, limit) => this.#page(origin, afterId, limit) } : undefined;
     this.#schedulePrune();
   }
 
   get durable(): boolean {
     return this.journal.durable;
+  }
+
+  /**
+   * The sink the actors report into: `sink` itself, or with a shared store `sink` behind a
+   * fence, which writes each end before its terminal event and passes on only the ends the
+   * store kept (see {@link fencedSink}).
+   */
+  fence(sink: ActorSink): ActorSink {
+    return fencedSink(sink, this.journal);
   }
 
   /** Durable: resolves once `message` is committed; rejects with `WD_STORE_UNAVAILABLE`. */

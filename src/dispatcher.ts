@@ -12,6 +12,7 @@ import { Admission } from './dispatch/admission.js';
 import { EventStream, type Subscribable } from './dispatch/event-stream.js';
 import { Ledger } from './dispatch/ledger.js';
 import { MessageQueries } from './dispatch/message-queries.js';
+import { fencedSink } from './dispatch/fenced-sink.js';
 import { createSink } from './dispatch/sink.js';
 import { LocalRateLimiter } from './limits/local-rate-limiter.js';
 import { EndpointResolver, type ResolvedEndpoint } from './model/endpoint.js';
@@ -96,7 +97,9 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
         : undefined,
     });
     const otel = (this.#otel = OpenTelemetry.create(opts.telemetry, () => this.stats()));
-    const sink = createSink({ ledger: this.#ledger, events: this.#events, journal: this.#persistence.journal, otel, ended: (m) => this.#admission.ended(m) });
+    const reports = createSink({ ledger: this.#ledger, events: this.#events, journal: this.#persistence.journal, otel, ended: (m) => this.#admission.ended(m) });
+    // With a shared store an end is written under its lease before its event: see fencedSink.
+    const sink = fencedSink(reports, this.#persistence.journal);
     this.#router = new Router(
       {
         options: opts,

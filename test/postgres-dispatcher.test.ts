@@ -12,6 +12,7 @@ import { Receiver, ok } from './receiver.js';
 import { KEY } from './support/store-fixtures.js';
 import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
 import { TcpProxy } from './support/tcp-proxy.js';
+import { ShiftedClock } from './support/clock.js';
 import pg from 'pg';
 
 requirePostgresInCI('Dispatchers on postgresStore');
@@ -153,6 +154,40 @@ describe.skipIf(!pgAvailable)(`Dispatchers on postgresStore${pgSkipNote}`, () =>
     const webhookIds = r.requests.map((q) => q.headers['webhook-id']);
     expect(new Set(webhookIds).size).toBe(5); // at least once: the same webhook-id each time
     expect(r.requests.length).toBe(10);
+    await r.stop();
+  });
+
+  it('leases are timed by the database: a dispatcher whose clock is 10 minutes ahead takes nothing held under a live lease, until it truly lapses', async () => {
+    const name = schema();
+    let answering = false;
+    const r = await receiver(() => (answering ? ok : { kind: 'hang' }));
+    const clockA = new MortalClock();
+    const a = dispatcher(name, {}, clockA);
+    await a.ready();
+    const ta = new Terminals(a);
+    const receipts = await Promise.all(Array.from({ length: 5 }, (_, i) => a.send({ url: r.url(), secret }, { type: 'order.paid', data: { i } })));
+    const ahead = new ShiftedClock();
+    ahead.offset = 600_000;
+    const b = dispatcher(name, {}, ahead);
+    const tb = new Terminals(b);
+    await b.ready();
+    // Three renewals by A (a lease end that moved three times): B claimed every third of a lease meanwhile.
+    const leaseEnd = async () => (await pool.query<{ t: number }>(`SELECT max(lease_until) AS t FROM "${name}".messages`)).rows[0]!.t;
+    for (let seen = await leaseEnd(), moves = 0; moves < 3; ) {
+      const now = await leaseEnd();
+      if (now !== seen) [seen, moves] = [now, moves + 1];
+    }
+    const gens = (await pool.query<{ g: number }>(`SELECT lease_gen AS g FROM "${name}".messages`)).rows.map((row) => row.g);
+    expect(gens).toEqual([0, 0, 0, 0, 0]);
+    expect(r.requests).toHaveLength(5); // A's, hanging; none of B's
+    // A dies; its leases lapse on the database's clock, a second after its last renewal.
+    clockA.freeze();
+    answering = true;
+    const died = Date.now();
+    await reach([b], () => tb.total, 5);
+    expect(Date.now() - died).toBeGreaterThanOrEqual(1_000 - 400); // the last renewal was at most a third of a lease before
+    expect(tb.delivered.map((e) => e.messageId).sort()).toEqual(receipts.map((x) => x.messageId).sort());
+    expect(ta.total).toBe(0);
     await r.stop();
   });
 

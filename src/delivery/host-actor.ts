@@ -167,6 +167,19 @@ export class HostActor {
     return ended.length;
   }
 
+  /**
+   * Drops the queued or waiting messages of `ids` with no event (each goes to the sink as
+   * released): another process owns them now. In-flight attempts are not cut: the store
+   * refuses their ends. Returns how many it dropped.
+   */
+  forget(ids: ReadonlySet<string>): number {
+    const pick = (m: Message) => ids.has(m.id);
+    const dropped = [...this.#queue.removeWhere(pick), ...this.#retries.removeWhere(pick)];
+    for (const m of dropped) this.ctx.sink.released(m);
+    if (dropped.length > 0) this.#pump();
+    return dropped.length;
+  }
+
   stats(): HostStats {
     return {
       queued: this.#queue.length + (this.#disk?.count ?? 0),

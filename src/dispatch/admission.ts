@@ -44,8 +44,37 @@ export class Admission {
   /** Receipts of pending messages sent with an idempotency key. */
   readonly #byKey = new Map<string, Receipt>();
 
+  /** Actors paused while this process's leases may have lapsed (a stall): resumed by a renewal. */
+  readonly #held = new Set<HostActor>();
+
   constructor(ctx: AdmissionContext) {
     this.#ctx = ctx;
+    ctx.persistence.leases?.attach({ forget: (lost) => this.#forget(lost), hold: () => this.#hold(), resume: () => this.#resume() });
+  }
+
+  /** Messages another process took over (this one stalled past its lease): out of their actors, with no event. */
+  #forget(lost: readonly { id: string; origin: string }[]): void {
+    const byOrigin = new Map<string, Set<string>>();
+    for (const { id, origin } of lost) {
+      let ids = byOrigin.get(origin);
+      if (ids === undefined) byOrigin.set(origin, (ids = new Set()));
+      ids.add(id);
+    }
+    for (const [origin, ids] of byOrigin) this.#ctx.router.get(origin)?.forget(ids);
+  }
+
+  /** Starts no attempt until a renewal says what this process still holds. A host the user paused stays the user's. */
+  #hold(): void {
+    for (const actor of this.#ctx.router.actors()) {
+      if (actor.paused) continue;
+      actor.pause();
+      this.#held.add(actor);
+    }
+  }
+
+  #resume(): void {
+    for (const actor of this.#held) actor.resume();
+    this.#held.clear();
   }
 
   /** The receipt of a pending message sent earlier with `key`. */

@@ -84,7 +84,7 @@ export class Persistence {
       leases === undefined || shared === undefined
         ? undefined
         : (m: Message) => (shared.ordered(m.endpoint.origin) ? { owner: null, until: 0, ordered: true } : { owner: shared.owner, until: m.acceptedAt + leases.store.leaseMs, ordered: false });
-    this.journal = new Journal(store, durable ? new GroupCommit(store, this.ready) : undefined, clock, onError, lease);
+    this.journal = new Journal(store, durable ? new GroupCommit(store, this.ready) : undefined, clock, onError, lease, leases);
     this.backlog = durable && leases === undefined ? { page: (origin, afterId, limit) => this.#page(origin, afterId, limit) } : undefined;
     this.#schedulePrune();
   }
@@ -97,6 +97,7 @@ export class Persistence {
   get shared(): boolean {
     return this.leases !== undefined;
   }
+
 
   /** Durable: resolves once `message` is committed; rejects with `WD_STORE_UNAVAILABLE`. */
   accept(message: Message): Promise<void> {

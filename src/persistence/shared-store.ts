@@ -7,21 +7,36 @@ import type { AcceptLease, MessageStore } from './store.js';
  * while it lives, and takes due messages that nobody owns or whose lease lapsed (a dead
  * process's). An `ordered` host is served by one process at a time: a lease per origin.
  *
- * Times are the callers' clock milliseconds: processes sharing a store need clocks in step
- * (NTP) to well under `leaseMs`.
+ * Leases are timed by the database's clock, not the processes': a claim or a renewal holds a
+ * message for `leaseMs` from the moment the database applies it, and "lapsed" is judged by
+ * the database's clock too, so processes whose clocks disagree (by seconds or by hours) never
+ * take each other's live leases. No NTP is needed for leases. (A retry's `dueAt` stays in the
+ * writing process's clock: a skewed clock shifts when a retry is due, never who holds it.)
+ *
+ * Every claim by a new owner bumps the message's lease generation, a fencing token: attempts
+ * and ends carry the {@link Fence} they were claimed under, and the store applies them only
+ * while that owner still holds that generation, in the same statement. A process that lost a
+ * message (it stalled past `leaseMs` and another took it) has its writes refused, so the store
+ * keeps one end per message, the lease holder's.
  */
 export interface SharedStore extends MessageStore {
   /** Milliseconds a claim or a renewal holds a message. */
   readonly leaseMs: number;
   /**
-   * Takes up to `limit` messages for `owner`, leased until `now + leaseMs`, in one transaction
-   * that skips rows another claimer holds: due messages nobody owns or whose lease lapsed,
-   * and the messages of `ordered` origins whose origin lease `owner` holds or takes (in id
-   * order, due or not: the actor keeps their order). Resolves with their records.
+   * Takes up to `limit` messages for `owner`, leased for `leaseMs` on the store's clock, in
+   * one transaction that skips rows another claimer holds: due messages (`dueAt <= now`, the
+   * caller's clock) nobody owns or whose lease lapsed (never `owner`'s own), and the messages
+   * of `ordered` origins whose origin lease `owner` holds or takes (in id order, due or not:
+   * the actor keeps their order). Resolves with their records and lease generations.
    */
-  claim(owner: string, limit: number, now: number): Promise<MessageRecord[]>;
-  /** Extends every lease `owner` holds (messages and origins) to `now + leaseMs`. Resolves with how many messages it holds. */
-  renew(owner: string, now: number): Promise<number>;
+  claim(owner: string, limit: number, now: number): Promise<ClaimedRecord[]>;
+  /**
+   * Extends every lease `owner` holds (messages and origins) by `leaseMs` on the store's
+   * clock. Resolves with the ids of the messages it holds: one the caller thinks it holds and
+   * that is not listed was taken by another process (the caller stalled past its lease).
+   * `now` is unused by the Postgres store (kept for stores timed by their callers).
+   */
+  renew(owner: string, now: number): Promise<string[]>;
   /** Gives up `owner`'s leases: of these messages only, or of all it holds (closing). */
   release(owner: string, messageIds?: readonly string[]): Promise<void>;
   /**
@@ -36,6 +51,11 @@ export interface SharedStore extends MessageStore {
    * processes are notified at its commit.
    */
   insertWith(client: QueryClient, records: readonly { record: MessageRecord; lease: AcceptLease }[]): Promise<void>;
+}
+
+/** A claimed message: its record, and the lease generation (fencing token) its writes carry. */
+export interface ClaimedRecord extends MessageRecord {
+  readonly leaseGen: number;
 }
 
 /** What the transactional outbox needs of a caller's connection: `pg`'s `Client` and `PoolClient` have it. */

@@ -54,7 +54,10 @@ export interface MessageStore {
 export interface AcceptLease {
   /** The owning process's id, or `null`: unowned, claimable by any process. */
   owner: string | null;
-  /** Clock milliseconds until which the owner holds it. */
+  /**
+   * Clock milliseconds until which the owner holds it. The Postgres store ignores it: its
+   * leases run `leaseMs` from the commit, on the database's clock.
+   */
   until: number;
   /** The message's host is `ordered`: only the process holding the origin's lease serves it. */
   ordered: boolean;
@@ -69,6 +72,17 @@ export interface AttemptRecord {
   latencyMs: number;
 }
 
+/**
+ * The lease an attempt or end is written under (a shared store): the write applies only while
+ * `owner` still holds the message under generation `gen` (the fencing token its claim got);
+ * otherwise the store refuses it (`refusedOp`) and applies nothing. Stores with one owner
+ * (memory, SQLite) ignore it.
+ */
+export interface Fence {
+  owner: string;
+  gen: number;
+}
+
 export type StoreOp =
   /**
    * A message was accepted. `lease` matters only to a shared store (see `SharedStore`): who
@@ -76,12 +90,12 @@ export type StoreOp =
    */
   | { op: 'accept'; record: MessageRecord; lease?: AcceptLease }
   /** An attempt ended and the message waits for another (or goes on): its new counters. */
-  | { op: 'attempt'; id: string; attempt: AttemptRecord; attempts: number; dueAt: number; last: MessageRecord['last'] }
+  | { op: 'attempt'; id: string; attempt: AttemptRecord; attempts: number; dueAt: number; last: MessageRecord['last']; fence?: Fence }
   /**
    * The message ended. `attempt` is the last attempt when the end came from one. A failed end
    * sets the record's `last` (what the dead letter shows); a delivered one leaves it as it was.
    */
-  | { op: 'end'; id: string; at: number; attempt: AttemptRecord | null; attempts: number; outcome: { state: 'delivered'; status: number } | { state: 'failed'; reason: FailureReason; last: MessageRecord['last'] } };
+  | { op: 'end'; id: string; at: number; attempt: AttemptRecord | null; attempts: number; fence?: Fence; outcome: { state: 'delivered'; status: number } | { state: 'failed'; reason: FailureReason; last: MessageRecord['last'] } };
 
 export interface DeadLetterQuery {
   origin?: string;

@@ -1,9 +1,11 @@
 import type { Notification, Pool, PoolClient } from 'pg';
-import type { MessageRecord } from '../../model/message-record.js';
+import type { ClaimedRecord } from '../../persistence/shared-store.js';
 import type { FieldSealer } from '../../signing/seal.js';
 import type { Statements } from './pg-sql.js';
 import { recordOf, type MessageRow } from '../common/store-rows.js';
 import { storeUnavailable } from '../../persistence/store-errors.js';
+
+type ClaimedRow = MessageRow & { lease_gen: number };
 
 /**
  * The Postgres store's side of sharing: claiming under leases, and the `LISTEN` connection that
@@ -17,7 +19,6 @@ export class LeaseQueries {
   constructor(
     private readonly sql: Statements,
     private readonly schema: string,
-    private readonly leaseMs: number,
     private readonly fields: FieldSealer,
   ) {
     this.channel = `wd_${schema}`.slice(0, 63);
@@ -27,15 +28,15 @@ export class LeaseQueries {
    * Inside the caller's transaction: takes the origin leases of ordered origins that are free,
    * then their messages in id order, then due unordered messages, `limit` in all.
    */
-  async claim(client: PoolClient, owner: string, limit: number, now: number): Promise<MessageRecord[]> {
-    const until = now + this.leaseMs;
-    await client.query(this.sql.takeOrigins, [owner, now, until]);
-    const ordered = (await client.query<MessageRow>(this.sql.claimOrdered, [owner, now, until, limit])).rows;
+  async claim(client: PoolClient, owner: string, limit: number, now: number): Promise<ClaimedRecord[]> {
+    // Lease times are the database's (see `DB_NOW`); `now` only says which retries are due.
+    await client.query(this.sql.takeOrigins, [owner]);
+    const ordered = (await client.query<ClaimedRow>(this.sql.claimOrdered, [owner, limit])).rows;
     const rest = limit - ordered.length;
-    const free = rest > 0 ? (await client.query<MessageRow>(this.sql.claim, [owner, now, until, rest])).rows : [];
+    const free = rest > 0 ? (await client.query<ClaimedRow>(this.sql.claim, [owner, now, rest])).rows : [];
     // RETURNING gives rows in no particular order: ids are acceptance order.
     const rows = [...ordered, ...free].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return rows.map((row) => recordOf(row, this.fields));
+    return rows.map((row) => ({ ...recordOf(row, this.fields), leaseGen: row.lease_gen }));
   }
 
   /** A connection of `pool` kept for `LISTEN`; it is given back (closed) by the function returned. */

@@ -7,6 +7,9 @@ import { INSERT_ROWS, type Statements } from './pg-sql.js';
 import { refusedOp } from '../../persistence/store-errors.js';
 import { attemptParams, insertParams, lastParams } from '../common/store-rows.js';
 
+/** Why a fenced attempt or end was refused (an unfenced one: the message is not pending). */
+const NOT_HELD = 'names a message that is not pending, or that its writer no longer holds under the lease it claimed (another process took it over)';
+
 /** The Postgres store's writes: a batch of ops inside the caller's transaction, and message rows. */
 
 /**
@@ -47,7 +50,7 @@ export async function writeBatch(client: PoolClient, sql: Statements, fields: Fi
       continue;
     }
     const result = await apply(client, sql, op);
-    if (result.rowCount !== 1) throw refusedOp(ops, i, 'names a message that is not pending');
+    if (result.rowCount !== 1) throw refusedOp(ops, i, op.fence === undefined ? 'names a message that is not pending' : NOT_HELD);
     i++;
   }
   // Delivered at commit, and only if it commits: idle processes wake for unowned messages.
@@ -76,23 +79,28 @@ async function endDelivered(client: PoolClient, sql: Statements, ops: readonly S
     run.map((op) => op.at),
     run.map((op) => op.attempt.status),
     run.map((op) => op.attempt.latencyMs),
+    run.map((op) => op.fence?.owner ?? null),
+    run.map((op) => op.fence?.gen ?? null),
   ]);
   if (result.rows.length === count) return;
   const ended = new Set(result.rows.map((r) => r.id));
-  throw refusedOp(ops, at + run.findIndex((op) => !ended.has(op.id)), 'names a message that is not pending');
+  throw refusedOp(ops, at + run.findIndex((op) => !ended.has(op.id)), NOT_HELD);
 }
 
 /** One `INSERT` of message rows, secrets and headers sealed; without a lease a row is unowned. */
 export function insertRows(client: QueryClient, sql: Statements, fields: FieldSealer, rows: readonly { record: MessageRecord; lease?: AcceptLease | undefined }[]): Promise<unknown> {
   const params: unknown[] = [];
-  for (const { record, lease } of rows) params.push(...insertParams(record, fields), lease?.owner ?? null, lease?.owner == null ? 0 : lease.until, lease?.ordered ?? false);
+  // The lease's end is the database's: `until` is not sent (see `statements().insert`).
+  for (const { record, lease } of rows) params.push(...insertParams(record, fields), lease?.owner ?? null, lease?.ordered ?? false);
   return client.query(sql.insert(rows.length), params);
 }
 
 function apply(client: PoolClient, sql: Statements, op: Exclude<StoreOp, { op: 'accept' }>): Promise<QueryResult> {
-  if (op.op === 'attempt') return client.query(sql.attempt, [op.attempts, op.dueAt, ...lastParams(op.last), ...attemptParams(op.id, op.attempt)]);
+  // Last, after every statement's own parameters: see `fenced` in pg-sql.ts.
+  const fence = [op.fence?.owner ?? null, op.fence?.gen ?? null];
+  if (op.op === 'attempt') return client.query(sql.attempt, [op.attempts, op.dueAt, ...lastParams(op.last), ...attemptParams(op.id, op.attempt), ...fence]);
   const { outcome } = op;
   const tail = op.attempt === null ? [] : attemptParams(op.id, op.attempt).slice(1);
-  if (outcome.state === 'delivered') return client.query(op.attempt === null ? sql.delivered : sql.deliveredWith, [op.attempts, op.at, op.id, ...tail]);
-  return client.query(op.attempt === null ? sql.failed : sql.failedWith, [op.attempts, op.at, outcome.reason, ...lastParams(outcome.last), op.id, ...tail]);
+  if (outcome.state === 'delivered') return client.query(op.attempt === null ? sql.delivered : sql.deliveredWith, [op.attempts, op.at, op.id, ...tail, ...fence]);
+  return client.query(op.attempt === null ? sql.failed : sql.failedWith, [op.attempts, op.at, outcome.reason, ...lastParams(outcome.last), op.id, ...tail, ...fence]);
 }

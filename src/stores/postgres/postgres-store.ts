@@ -4,7 +4,7 @@ import { WebhookError, describe, invalidOptions } from '../../core/errors.js';
 import type { MessageRecord } from '../../model/message-record.js';
 import { integer, readObject } from '../../core/option-checks.js';
 import { FieldSealer, Sealer, readEncryptionKey } from '../../signing/seal.js';
-import type { QueryClient, SharedStore } from '../../persistence/shared-store.js';
+import type { ClaimedRecord, QueryClient, SharedStore } from '../../persistence/shared-store.js';
 import type { AcceptLease, DeadLetter, DeadLetterQuery, MessageHistory, StoreOp } from '../../persistence/store.js';
 import { DELIVERED, FAILED, SCHEMA_NAME, migrate, quoted } from './pg-schema.js';
 import { INSERT_ROWS, statements, type Statements } from './pg-sql.js';
@@ -86,8 +86,8 @@ class PostgresStore implements SharedStore {
     this.#sealer = sealer;
     this.#fields = new FieldSealer(sealer);
     this.#schema = schema;
-    this.#sql = statements(quoted(schema));
-    this.#leases = new LeaseQueries(this.#sql, schema, leaseMs, this.#fields);
+    this.#sql = statements(quoted(schema), leaseMs);
+    this.#leases = new LeaseQueries(this.#sql, schema, this.#fields);
   }
 
   open(): Promise<void> {
@@ -195,14 +195,15 @@ class PostgresStore implements SharedStore {
     return pruned;
   }
 
-  claim(owner: string, limit: number, now: number): Promise<MessageRecord[]> {
+  claim(owner: string, limit: number, now: number): Promise<ClaimedRecord[]> {
     this.#check();
     return this.#transaction(`Claiming up to ${limit} messages`, (client) => this.#leases.claim(client, owner, limit, now));
   }
 
-  async renew(owner: string, now: number): Promise<number> {
-    const [row] = await this.#read<{ n: number }>('leases to renew', this.#sql.renew, [owner, now + this.leaseMs]);
-    return row?.n ?? 0;
+  /** `now` is unused: leases run on the database's clock. */
+  async renew(owner: string, _now: number): Promise<string[]> {
+    const rows = await this.#read<{ id: string }>('leases to renew', this.#sql.renew, [owner]);
+    return rows.map((row) => row.id);
   }
 
   async release(owner: string, messageIds?: readonly string[]): Promise<void> {

@@ -11,7 +11,8 @@ export type WebhookErrorCode =
   | 'WD_BLOCKED_DESTINATION'
   | 'WD_CLOSED'
   | 'WD_VERIFICATION_FAILED'
-  | 'WD_STORE_UNAVAILABLE';
+  | 'WD_STORE_UNAVAILABLE'
+  | 'WD_STORE_OUTCOME_UNKNOWN';
 
 /**
  * Marks every `WebhookError`, from any copy of the library loaded in the process (two versions

@@ -1,6 +1,6 @@
-import type { WebhookError } from '../core/errors.js';
 import type { MessageStore, StoreOp } from './store.js';
-import { refusedOpOf, storeUnavailable } from './store-errors.js';
+import { WebhookError as WebhookError } from '../core/errors.js';
+import { isOutcomeUnknown, refusedOpOf, storeUnavailable } from './store-errors.js';
 
 /** The most ops one transaction takes; a larger backlog is written in several. */
 const MAX_BATCH = 5_000;
@@ -14,7 +14,7 @@ const MAX_BATCH = 5_000;
  */
 export class GroupCommit {
   #ops: StoreOp[] = [];
-  #waiters: { resolve: () => void; reject: (error: WebhookError) => void }[] = [];
+  #waiters: Waiter[] = [];
   #scheduled = false;
   #writing: Promise<void> = Promise.resolve();
 
@@ -71,13 +71,17 @@ export class GroupCommit {
           await this.#oneByOne(ops, waiters);
           continue;
         }
+        if (isOutcomeUnknown(error)) {
+          await settleUnknown(this.store, ops, waiters, error);
+          continue;
+        }
         const failure = storeUnavailable(`Could not write ${ops.length} change(s) to the store`, error);
         for (const w of waiters) w.reject(failure);
       }
     }
   }
 
-  async #oneByOne(ops: StoreOp[], waiters: { resolve: () => void; reject: (error: WebhookError) => void }[]): Promise<void> {
+  async #oneByOne(ops: StoreOp[], waiters: Waiter[]): Promise<void> {
     for (let i = 0; i < ops.length; i++) {
       try {
         await this.store.write([ops[i]!]);
@@ -88,5 +92,33 @@ export class GroupCommit {
     }
   }
 }
+
+/**
+ * Writes the accepts of a batch whose commit's outcome is unknown again, one at a time, so no
+ * send is answered "not accepted" for a row that was written (and will be delivered by
+ * whichever process claims it). A store that already holds the id refuses it: the first commit
+ * landed, and the send is accepted. Written now: accepted. Still no answer: the send rejects
+ * with `WD_STORE_OUTCOME_UNKNOWN`. The batch's other ops (attempts, ends) are reported as
+ * failed writes, as any failed write behind delivery is.
+ */
+async function settleUnknown(store: MessageStore, ops: readonly StoreOp[], waiters: readonly Waiter[], error: unknown): Promise<void> {
+  const failure = storeUnavailable('Could not write to the store', error);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (op.op !== 'accept') {
+      waiters[i]!.reject(failure);
+      continue;
+    }
+    try {
+      await store.write([op]);
+      waiters[i]!.resolve();
+    } catch (again) {
+      if (refusedOpOf(again) !== undefined) waiters[i]!.resolve();
+      else waiters[i]!.reject(new WebhookError('WD_STORE_OUTCOME_UNKNOWN', `Expected to learn whether message \`${op.record.id}\` was written, got no answer: the connection failed while committing it, and writing it again failed too (${failure.message}). It may have been written: then whichever process claims it delivers it`, { cause: again }));
+    }
+  }
+}
+
+type Waiter = { resolve: () => void; reject: (error: WebhookError) => void };
 
 function noop(): void {}

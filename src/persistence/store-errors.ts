@@ -59,3 +59,22 @@ export function refusedOpOf(error: unknown): RefusedOp | undefined {
   const refused = (error as unknown as Record<symbol, unknown>)[REFUSED_OP] as Partial<RefusedOp> | undefined;
   return typeof refused === 'object' && refused !== null && typeof refused.index === 'number' ? (refused as RefusedOp) : undefined;
 }
+
+/**
+ * Marks a store failure whose outcome is unknown: the connection failed while the commit was on
+ * its way (after `COMMIT` was sent, before its answer), so the batch may have been applied. A
+ * network store sets it; the group commit then settles each accepted message by writing it
+ * again (see {@link GroupCommit}). `Symbol.for`: any copy of the library, and any third-party
+ * store, can set it.
+ */
+export const OUTCOME_UNKNOWN = Symbol.for('webhook-dispatcher.outcomeUnknown');
+
+/** Marks `error` (a store's `WD_STORE_UNAVAILABLE`) as a commit whose outcome is unknown; returns it. */
+export function outcomeUnknown(error: WebhookError): WebhookError {
+  Object.defineProperty(error, OUTCOME_UNKNOWN, { value: true });
+  return error;
+}
+
+export function isOutcomeUnknown(error: unknown): boolean {
+  return isWebhookError(error) && (error as unknown as Record<symbol, unknown>)[OUTCOME_UNKNOWN] === true;
+}

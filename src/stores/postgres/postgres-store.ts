@@ -13,7 +13,7 @@ import { insertRows, writeBatch } from './pg-writes.js';
 import { deadLetterOf, historyOf, recordOf } from '../common/store-rows.js';
 import type { AttemptRow, DeadLetterRow, FactsRow, MessageRow } from '../common/store-rows.js';
 import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs } from '../common/store-query.js';
-import { storeUnavailable } from '../../persistence/store-errors.js';
+import { outcomeUnknown, storeUnavailable } from '../../persistence/store-errors.js';
 
 export interface PostgresStoreOptions {
   /** A `pg.Pool` (the optional peer dependency `pg`) to the database. The store borrows it and never ends it. */
@@ -60,6 +60,12 @@ export function postgresStore(options: PostgresStoreOptions): SharedStore {
 }
 
 /** A driver error's own words: node's connection errors may be an `AggregateError` with an empty message. */
+/** The SQLSTATE of an error the server answered with, or `undefined` for a connection's failure. */
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
 function pgReason(error: unknown): Error | unknown {
   if (error instanceof AggregateError && error.message === '' && error.errors.length > 0) return error.errors[0];
   return error;
@@ -231,7 +237,17 @@ class PostgresStore implements SharedStore {
     try {
       await client.query('BEGIN');
       const result = await fn(client);
-      await client.query('COMMIT');
+      try {
+        await client.query('COMMIT');
+      } catch (error) {
+        // An answer from the server (a SQLSTATE) means it rolled back; a connection that failed
+        // while COMMIT was on its way leaves the outcome unknown: it may have been applied.
+        if (sqlState(error) === undefined) {
+          broken = error instanceof Error ? error : new Error(describe(error));
+          throw outcomeUnknown(storeUnavailable(`${what} in the Postgres store (schema \`${this.#schema}\`): the connection failed while committing, so whether it applied is unknown`, pgReason(error)));
+        }
+        throw error;
+      }
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((e: unknown) => (broken = e instanceof Error ? e : new Error(describe(e))));

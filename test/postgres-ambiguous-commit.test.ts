@@ -1,0 +1,145 @@
+/**
+ * An ambiguous commit: the connection to PostgreSQL is cut right after the client sent
+ * `COMMIT`, so the server commits the accept while the client sees only a broken connection.
+ * A send must not then reject as "not accepted" for a row that will be delivered: the store
+ * marks the failure as of unknown outcome, and the group commit writes the accept again, which
+ * the store refuses as a duplicate (it landed) or applies (it did not). With no answer at all,
+ * the send rejects with its own code, `WD_STORE_OUTCOME_UNKNOWN`.
+ *
+ * A proxy of the test's own sits between the pool and the server and cuts the client's side
+ * after forwarding one `COMMIT`: the server still receives it.
+ */
+import net from 'node:net';
+import { once } from 'node:events';
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { isWebhookError, type Dispatcher } from '../src/index.js';
+import { postgresStore } from '../src/stores/postgres/postgres-store.js';
+import { Terminals, newSecret, testDispatcher } from './helpers.js';
+import { Receiver, ok } from './receiver.js';
+import { KEY } from './support/store-fixtures.js';
+import { PG_URL, dropSchemas, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
+
+requirePostgresInCI('an ambiguous commit');
+
+/** Forwards to PostgreSQL; when armed, cuts the client after forwarding the next simple-query COMMIT. */
+class CommitCutter {
+  armed = false;
+  /** Refuse new connections (the server looks down). */
+  refusing = false;
+  cuts = 0;
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+
+  private constructor(target: { host: string; port: number }) {
+    this.#server = net.createServer((client) => {
+      if (this.refusing) return client.destroy();
+      const upstream = net.connect(target);
+      for (const s of [client, upstream]) {
+        this.#sockets.add(s);
+        s.on('close', () => this.#sockets.delete(s));
+        s.on('error', () => {});
+      }
+      upstream.pipe(client);
+      client.on('data', (chunk: Buffer) => {
+        upstream.write(chunk);
+        // 'Q', a length, then the query text with its NUL: the simple query protocol.
+        if (this.armed && chunk.includes('COMMIT\0')) {
+          this.armed = false;
+          this.cuts++;
+          client.destroy();
+          upstream.end();
+        }
+      });
+      client.on('close', () => upstream.end());
+    });
+  }
+
+  static async start(target: { host: string; port: number }): Promise<CommitCutter> {
+    const proxy = new CommitCutter(target);
+    proxy.#server.listen(0, '127.0.0.1');
+    await once(proxy.#server, 'listening');
+    return proxy;
+  }
+
+  get port(): number {
+    return (this.#server.address() as net.AddressInfo).port;
+  }
+
+  /** Cuts every open connection (a server that went away). */
+  cutAll(): void {
+    for (const s of this.#sockets) s.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.cutAll();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+describe.skipIf(!pgAvailable)(`an ambiguous commit${pgSkipNote}`, () => {
+  const target = new URL(PG_URL);
+  const schemas = new Set<string>();
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
+  });
+  afterAll(() => dropSchemas(schemas));
+
+  async function setup(): Promise<{ proxy: CommitCutter; d: Dispatcher; receiver: Receiver; schema: string; direct: pg.Pool }> {
+    const proxy = await CommitCutter.start({ host: target.hostname, port: Number(target.port) });
+    cleanup.push(() => proxy.stop());
+    const schema = schemaName();
+    schemas.add(schema);
+    const pool = new pg.Pool({ connectionString: `postgres://${target.username}@127.0.0.1:${proxy.port}${target.pathname}`, max: 4, connectionTimeoutMillis: 1_000 });
+    pool.on('error', () => {});
+    cleanup.push(() => pool.end());
+    const direct = new pg.Pool({ connectionString: PG_URL, max: 2 });
+    cleanup.push(() => direct.end());
+    const receiver = await Receiver.start(() => ok);
+    cleanup.push(() => receiver.stop());
+    // Long leases: no renewal or claim tick runs during the test's few hundred milliseconds.
+    const d = testDispatcher({ store: postgresStore({ pool, encryptionKey: KEY, leaseMs: 60_000, schema }) });
+    d.on('error', () => {});
+    d.on('warning', () => {});
+    cleanup.push(() => d.close({ timeoutMs: 1_000 }));
+    await d.ready();
+    // Let the first claim and LISTEN finish before arming.
+    await new Promise((r) => setTimeout(r, 200));
+    return { proxy, d, receiver, schema, direct };
+  }
+
+  it('a COMMIT whose answer was cut, though the row was written: the send resolves, and the message is delivered once', async () => {
+    const { proxy, d, receiver, schema, direct } = await setup();
+    const terminals = new Terminals(d);
+    proxy.armed = true;
+    const receipt = await d.send({ url: receiver.url(), secret: newSecret() }, { type: 'ambiguous', data: {} });
+    expect(proxy.cuts).toBe(1);
+    const rows = await direct.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".messages WHERE id = $1`, [receipt.messageId]);
+    expect(rows.rows[0]!.n).toBe(1);
+    await d.onIdle();
+    expect(terminals.delivered.map((e) => e.messageId)).toEqual([receipt.messageId]);
+    expect(receiver.requests).toHaveLength(1);
+  });
+
+  it('no answer at all after the cut: the send rejects with WD_STORE_OUTCOME_UNKNOWN, and the row, which was written, is delivered by the next owner', async () => {
+    const { proxy, d, receiver, schema, direct } = await setup();
+    proxy.armed = true;
+    proxy.refusing = true;
+    const error = await d.send({ url: receiver.url(), secret: newSecret() }, { type: 'ambiguous', data: {} }).catch((e: unknown) => e);
+    expect(isWebhookError(error) && error.code).toBe('WD_STORE_OUTCOME_UNKNOWN');
+    const rows = await direct.query<{ id: string }>(`SELECT id FROM "${schema}".messages`);
+    expect(rows.rows).toHaveLength(1);
+    // The server is back; this dispatcher closes (giving back what it owns) and another takes over.
+    proxy.refusing = false;
+    await d.close({ timeoutMs: 1_000 });
+    const next = testDispatcher({ store: postgresStore({ pool: direct, encryptionKey: KEY, leaseMs: 1_000, schema }) });
+    cleanup.push(() => next.close({ timeoutMs: 1_000 }));
+    const terminals = new Terminals(next);
+    await next.ready();
+    const deadline = Date.now() + 10_000;
+    while (terminals.total === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(terminals.delivered.map((e) => e.messageId)).toEqual([rows.rows[0]!.id]);
+    expect(receiver.requests).toHaveLength(1);
+  });
+});

@@ -30,7 +30,6 @@ const O = 'https://ordered.example';
 const P = 'https://ordered-too.example';
 const ids = (rs: { id: string }[]) => rs.map((r) => r.id);
 const sorted = (xs: string[]) => [...xs].sort();
-const byId = (rs: MessageRecord[]) => [...rs].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
 /** Claimed records as they were written: without their lease generations. */
 const plain = (rs: ClaimedRecord[]): MessageRecord[] => rs.map(({ leaseGen: _, ...r }) => r);
 /** Accepted held by `owner` (`null`: nobody's, claimable at once); `until` is ignored by stores on their own clock. */
@@ -87,6 +86,8 @@ describe.each(implementations)('$name', (impl) => {
     expect(await two.claim('p2', 10, AHEAD)).toEqual([]);
     expect(await one.claim('p3', 10, AHEAD)).toEqual([]);
     await data.lapse('p1');
+    // Never a claimer's own, lapsed or not: it holds those already (a renewal keeps them).
+    expect(await one.claim('p1', 10, AHEAD)).toEqual([]);
     expect(plain(await two.claim('p2', 10, T0))).toEqual(rs);
     // p1 died and came back (or stalled): its messages are p2's now, until p2's lease lapses.
     expect(await one.claim('p1', 10, AHEAD)).toEqual([]);
@@ -116,14 +117,17 @@ describe.each(implementations)('$name', (impl) => {
   });
 
   it('renew extends only the caller\'s own leases, lapsed or not while nobody took them, and lists the messages it still holds', async () => {
-    const mine = [record(A), record(A), record(A)];
-    const theirs = [record(A), record(A)];
-    await one.write(mine.map(held('p1')));
-    await two.write(theirs.map(held('p2')));
+    // Each also holds an ordered origin's lease: p1 O's, p2 P's.
+    const mine = [record(A), record(A), record(O)];
+    const theirs = [record(A), record(A), record(P)];
+    await one.write([...mine.slice(0, 2).map(held('p1')), freeOrdered(mine[2]!)]);
+    expect(ids(await one.claim('p1', 10, T0))).toEqual([mine[2]!.id]);
+    await two.write([...theirs.slice(0, 2).map(held('p2')), freeOrdered(theirs[2]!)]);
+    expect(ids(await two.claim('p2', 10, T0))).toEqual([theirs[2]!.id]);
     await data.lapse();
     expect(sorted(await one.renew('p1', T0))).toEqual(sorted(ids(mine)));
     // p1's renewal left p2's leases as they were (lapsed): p3 takes those, not p1's.
-    expect(byId(plain(await one.claim('p3', 10, AHEAD)))).toEqual(theirs);
+    expect(plain(await one.claim('p3', 10, AHEAD))).toEqual(theirs);
     expect(await two.renew('p2', T0)).toEqual([]);
     expect(sorted(await one.renew('p3', T0))).toEqual(sorted(ids(theirs)));
     // An ended message is no longer held.
@@ -131,7 +135,7 @@ describe.each(implementations)('$name', (impl) => {
     expect(sorted(await one.renew('p1', T0))).toEqual(sorted(ids(mine.slice(1))));
     // p3's lapse, p1's renewed ones do not: p4 takes p3's only; then p1's once they lapse.
     await data.lapse('p3');
-    expect(byId(plain(await two.claim('p4', 10, AHEAD)))).toEqual(theirs);
+    expect(plain(await two.claim('p4', 10, AHEAD))).toEqual(theirs);
     await data.lapse('p1');
     expect(plain(await two.claim('p4', 10, T0))).toEqual(mine.slice(1));
   });

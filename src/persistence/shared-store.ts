@@ -27,14 +27,16 @@ export interface SharedStore extends MessageStore {
    * one transaction that skips rows another claimer holds: due messages (`dueAt <= now`, the
    * caller's clock) nobody owns or whose lease lapsed (never `owner`'s own), and the messages
    * of `ordered` origins whose origin lease `owner` holds or takes (in id order, due or not:
-   * the actor keeps their order). Resolves with their records and lease generations.
+   * the actor keeps their order). Resolves with their records and lease generations. `now`
+   * says only which retries are due: however far ahead it is, a live lease is never taken.
    */
   claim(owner: string, limit: number, now: number): Promise<ClaimedRecord[]>;
   /**
    * Extends every lease `owner` holds (messages and origins) by `leaseMs` on the store's
    * clock. Resolves with the ids of the messages it holds: one the caller thinks it holds and
    * that is not listed was taken by another process (the caller stalled past its lease).
-   * `now` is unused by the Postgres store (kept for stores timed by their callers).
+   * `now` is not a lease time: a lease is timed by the store's clock (the Postgres store
+   * ignores it; kept for the seam's shape).
    */
   renew(owner: string, now: number): Promise<string[]>;
   /** Gives up `owner`'s leases: of these messages only, or of all it holds (closing). */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uuidv7 } from '../../src/core/ids.js';
 import type { MessageRecord } from '../../src/model/message-record.js';
-import type { AttemptRecord, StoreOp } from '../../src/persistence/store.js';
+import type { AttemptRecord, Fence, StoreOp } from '../../src/persistence/store.js';
 import type { FailureReason } from '../../src/model/types.js';
 
 export const T0 = 1_800_000_000_000;
@@ -72,3 +72,8 @@ export function tempDir(prefix = 'wd-store-'): { dir: string; file: (name?: stri
 }
 
 export const KEY = randomBytes(32);
+
+/** `op` (an attempt or an end) written under `fence`: it applies only while that lease is held. */
+export function fenced(op: StoreOp, fence: Fence): StoreOp {
+  return op.op === 'accept' ? op : { ...op, fence };
+}

@@ -1,16 +1,21 @@
 /**
  * The stores behind the `MessageStore` seam, each as a factory of fresh stores, for the store
  * contract: memory, SQLite (a temp file each) and Postgres (a schema each, dropped after the
- * file). A new store joins the contract by joining this list.
+ * file); and the stores behind the `SharedStore` seam (Postgres), each as a factory of shared
+ * data that several processes join, for the shared-store contract. A new store joins a
+ * contract by joining its list.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import type { MessageStore } from '../../src/persistence/store.js';
+import type { SharedStore } from '../../src/persistence/shared-store.js';
 import { MemoryStore } from '../../src/stores/memory/memory-store.js';
 import { postgresStore } from '../../src/stores/postgres/postgres-store.js';
+import { DB_NOW } from '../../src/stores/postgres/pg-sql.js';
 import { sqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { KEY, tempDir } from './store-fixtures.js';
+import type pg from 'pg';
 import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './postgres.js';
 
 export interface StoreUnderTest {
@@ -107,6 +112,69 @@ export function storeImplementations(): Implementation[] {
         };
       },
       unopened: () => postgresStore({ pool: pgPool!, encryptionKey: KEY, schema: 'wd_never_opened' }),
+    },
+  ];
+}
+
+/** Fresh data several processes share. */
+export interface SharedData {
+  /** One more process's store on the data (its own connections), opened. */
+  join(): Promise<SharedStore>;
+  /**
+   * Makes `owner`'s leases (every owner's without one), of messages and of ordered origins,
+   * lapse now on the store's own clock, as if `leaseMs` went by without a renewal; leases
+   * taken or renewed afterwards run as usual. This is the contract's only way to let time pass
+   * for leases: a store times them by its own clock, never by the `now` a claimer passes.
+   */
+  lapse(owner?: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export interface SharedImplementation {
+  name: string;
+  make(leaseMs: number): Promise<SharedData>;
+  /** Why it cannot run here (a service is missing); it is skipped with this in its name. */
+  skip?: string;
+}
+
+/** Every shared store, for the shared-store contract: call it at the file's top level. */
+export function sharedStoreImplementations(): SharedImplementation[] {
+  requirePostgresInCI('postgresStore shared-store contract');
+  return [
+    {
+      name: `postgresStore (a schema per test, a pool per process)${pgSkipNote}`,
+      skip: pgAvailable ? undefined : pgSkipNote,
+      async make(leaseMs) {
+        const schema = schemaName();
+        // The test's own connection, for moving lease ends back (the database's clock cannot be injected).
+        const admin = newPool(1);
+        const joined: { store: SharedStore; pool: pg.Pool }[] = [];
+        return {
+          async join() {
+            const pool = newPool(4);
+            const store = postgresStore({ pool, encryptionKey: KEY, leaseMs, schema });
+            joined.push({ store, pool });
+            await store.open();
+            return store;
+          },
+          async lapse(owner) {
+            // Just before now on the database's clock, in the store's own expression of it:
+            // lapsed for the next claim, whatever the test's or the claimer's clock says.
+            const which = 'WHERE owner IS NOT NULL AND ($1::text IS NULL OR owner = $1::text)';
+            for (const table of ['messages', 'origin_leases']) {
+              await admin.query(`UPDATE "${schema}".${table} SET lease_until = LEAST(lease_until, ${DB_NOW} - 1) ${which}`, [owner ?? null]);
+            }
+          },
+          async dispose() {
+            for (const { store, pool } of joined) {
+              await store.close();
+              await pool.end();
+            }
+            await admin.end();
+            await dropSchemas([schema]);
+          },
+        };
+      },
     },
   ];
 }

@@ -64,6 +64,7 @@ function integrity(path: string): unknown {
   }
 }
 
+// Several child processes start with tsx each: seconds apiece on a loaded two-core machine.
 describe('a SQLite file in use by another process', () => {
   it('is refused to a second process while the first keeps writing, stays whole, and opens once the first is killed', async () => {
     const tmp = tempDir();
@@ -88,7 +89,7 @@ describe('a SQLite file in use by another process', () => {
     const acked = a.lines.slice(0, -1).flatMap((line) => line.split(','));
     expect(acked.length).toBeGreaterThanOrEqual(14 * 50);
     expect(acked.filter((id) => !delivered.has(id))).toEqual([]);
-  });
+  }, 120_000);
 
   it('is refused to a second process after the first finished opening it, and released by the first dying', async () => {
     const tmp = tempDir();
@@ -103,7 +104,7 @@ describe('a SQLite file in use by another process', () => {
     await a.exited;
     expect(await openFrom(path, 'store')).toEqual({ ok: true });
     expect(integrity(path)).toBe('ok');
-  });
+  }, 120_000);
 
   it('stays refused to other processes after a second store in this process failed to open it', async () => {
     const tmp = tempDir();
@@ -119,5 +120,5 @@ describe('a SQLite file in use by another process', () => {
     await first.write([accept(record())]);
     await first.close();
     expect(await openFrom(path, 'store')).toEqual({ ok: true });
-  });
+  }, 120_000);
 });

@@ -174,6 +174,29 @@ export class EndpointTurns {
     return all;
   }
 
+  /** Messages `url` holds (queued, waiting, on disk, being committed). */
+  holds(url: string): number {
+    return this.#lanes.get(this.ordered ? '' : url)?.held ?? 0;
+  }
+
+  /** One message of `lane` is no longer held (sent, ended or handed back): the lane goes once it holds nothing. */
+  left(lane: Lane, now: number): void {
+    lane.held--;
+    if (lane.held === 0) this.release(lane, now);
+  }
+
+  /** {@link left} for a message whose lane is found by its URL. */
+  leftWith(message: Message, now: number): void {
+    const lane = this.find(message.endpoint.url);
+    if (lane !== undefined) this.left(lane, now);
+  }
+
+  /** No endpoint keeps state (those kept only for a settling limiter or an open breaker are let go first). */
+  settled(now: number): boolean {
+    if (this.#lanes.size > 0) this.sweep(now);
+    return this.#lanes.size === 0;
+  }
+
   /** Forgets `lane` when it holds nothing and nothing of it needs keeping (its limiter settled, its breaker closed). */
   release(lane: Lane, now: number): void {
     if (lane.held > 0 || lane.inFlight > 0 || lane.queue.length > 0) return;

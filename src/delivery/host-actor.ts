@@ -8,6 +8,7 @@ import type { ResolvedHostOptions } from '../config/options.js';
 import type { ActorContext } from './actor-context.js';
 import { DiskBacklog } from './disk-backlog.js';
 import { EndpointTurns, type Lane } from './endpoint-turns.js';
+import { RoomWaiters } from './room-waiters.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import { RetryHeap } from '../core/retry-heap.js';
 import { attemptHeaders } from '../signing/signatures.js';
@@ -56,8 +57,9 @@ export class HostActor {
   #reserved = 0;
   /** The refusal for a full queue, made once: during a flood it is thrown thousands of times a second. */
   #queueFull: WebhookError | undefined;
-  /** Callers of {@link waitForRoom}, resolved when the queue has room again. */
-  #roomWaiters: { url: string | undefined; resolve: () => void }[] | undefined;
+  /** Callers of {@link waitForRoom}, resolved when the queue (or their endpoint's share) has room again. */
+  readonly #roomWaiters = new RoomWaiters();
+  readonly #roomAt = (url: string | undefined): boolean => (url === undefined ? this.hasRoom : this.hasRoomFor(url));
 
   constructor(
     readonly origin: string,
@@ -80,7 +82,7 @@ export class HostActor {
 
   /** Is there room for one more message to `url`: room in the host's queue and in the endpoint's share? */
   hasRoomFor(url: string): boolean {
-    return this.hasRoom && (this.host.ordered || (this.#queue.find(url)?.held ?? 0) < this.#endpointRoom);
+    return this.hasRoom && (this.host.ordered || this.#queue.holds(url) < this.#endpointRoom);
   }
 
   /** Holds room for a message to `url` being committed to the store; {@link accept} or {@link unreserve} gives it back. */
@@ -93,13 +95,11 @@ export class HostActor {
     this.#reserved--;
     const lane = this.#queue.find(url);
     if (lane !== undefined) this.#left(lane);
-    if (this.#roomWaiters !== undefined && this.hasRoom) this.#notifyRoom();
+    if (this.#roomWaiters.any && this.hasRoom) this.#roomWaiters.notify(this.#roomAt);
   }
 
-  /** One message of `lane` is no longer held (sent, ended or handed back): the lane goes once it holds nothing. */
   #left(lane: Lane): void {
-    lane.held--;
-    if (lane.held === 0) this.#queue.release(lane, this.#clock.now());
+    this.#queue.left(lane, this.#clock.now());
   }
 
   /**
@@ -180,11 +180,7 @@ export class HostActor {
   /** Resolves once {@link hasRoom} holds (or {@link hasRoomFor} `url`), at once if it does now, or the actor is aborted. */
   waitForRoom(url?: string): Promise<void> {
     if (this.#roomAt(url) || this.#mode === 'aborted') return Promise.resolve();
-    return new Promise((resolve) => (this.#roomWaiters ??= []).push({ url, resolve }));
-  }
-
-  #roomAt(url: string | undefined): boolean {
-    return url === undefined ? this.hasRoom : this.hasRoomFor(url);
+    return this.#roomWaiters.wait(url);
   }
 
   /** Stops sending new attempts until {@link resume}; in-flight attempts finish. */
@@ -234,7 +230,7 @@ export class HostActor {
     return (
       this.#mode === 'running' &&
       this.#queue.length === 0 &&
-      this.#settledLanes(now) &&
+      this.#queue.settled(now) &&
       (this.#disk?.count ?? 0) === 0 &&
       this.#reserved === 0 &&
       this.#inFlight === 0 &&
@@ -262,7 +258,7 @@ export class HostActor {
     // Counted as released too, or the close waiting for every accepted message would wait forever.
     const onDisk = this.#disk?.drop() ?? 0;
     if (durable && onDisk > 0) sink.releasedOnDisk(onDisk);
-    this.#notifyRoom();
+    this.#roomWaiters.notify(this.#roomAt, true);
     void this.transport.destroy();
   }
 
@@ -315,23 +311,13 @@ export class HostActor {
     }
     if (limiter !== undefined && this.#queue.length === 0) limiter.idle();
     if (this.#disk !== undefined && this.#disk.count > 0) this.#pageIn();
-    if (this.#roomWaiters !== undefined && this.hasRoom) this.#notifyRoom();
+    if (this.#roomWaiters.any && this.hasRoom) this.#roomWaiters.notify(this.#roomAt);
     this.#arm(now);
   }
 
   /** Nothing may be sent now: paused, slowed by a 429, or held by a breaker (this process's or another's). */
   #blocked(now: number): boolean {
     return this.#mode === 'paused' || now < this.#pausedUntil || now < this.#sharedOpenUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now));
-  }
-
-  #notifyRoom(): void {
-    const waiters = this.#roomWaiters;
-    this.#roomWaiters = undefined;
-    const aborted = this.#mode === 'aborted';
-    for (const w of waiters ?? []) {
-      if (aborted || this.#roomAt(w.url)) w.resolve();
-      else (this.#roomWaiters ??= []).push(w);
-    }
   }
 
   #dispatch(message: Message, ticket: number, now: number): void {
@@ -442,16 +428,8 @@ export class HostActor {
     this.#pump();
   }
 
-  /** {@link #left} for a message whose lane is looked up by its URL. */
   #leftWith(message: Message): void {
-    const lane = this.#queue.find(message.endpoint.url);
-    if (lane !== undefined) this.#left(lane);
-  }
-
-  /** No endpoint keeps state (endpoints kept only for a settling limiter or an open breaker are let go first). */
-  #settledLanes(now: number): boolean {
-    if (this.#queue.size > 0) this.#queue.sweep(now);
-    return this.#queue.size === 0;
+    this.#queue.leftWith(message, this.#clock.now());
   }
 
   #clearTimer(): void {

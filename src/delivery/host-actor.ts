@@ -1,4 +1,4 @@
-import { fullJitterDelay, parseRetryAfter } from './backoff.js';
+import { retryWait } from './backoff.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { classifyError, classifyStatus } from './classify.js';
 import type { Clock, Timer } from '../core/clock.js';
@@ -27,8 +27,6 @@ export class HostActor {
   readonly #queue: EndpointTurns;
   /** The most one endpoint may hold: its share of `queueCapacity`. */
   readonly #endpointRoom: number;
-  /** Recovered messages still on disk: counted against their endpoint once paged in (their URL is unknown till then). */
-  #uncounted = 0;
   readonly #retries = new RetryHeap<Message>();
   /** Made at the host's first failure: a host that never fails never needs one. */
   #breaker: CircuitBreaker | undefined;
@@ -135,22 +133,18 @@ export class HostActor {
   /** Messages an earlier run left pending for this host: they are paged in from the store. */
   recover(count: number): void {
     this.#disk?.recovered(count);
-    if (this.#disk !== undefined) this.#uncounted += count;
     this.#pageIn();
   }
 
   #pageIn(): void {
     const disk = this.#disk;
     if (disk === undefined || this.#mode === 'aborted') return;
-    disk.pageIn(this.#queue.length, (messages) => {
+    disk.pageIn(this.#queue.length, (messages, uncounted) => {
       if (this.#mode === 'aborted') return;
       const now = this.#clock.now();
       for (const m of messages) {
-        // Older than anything this run accepted, so the recovered ones page in first.
-        if (this.#uncounted > 0) {
-          this.#uncounted--;
-          this.#queue.lane(m.endpoint.url).held++;
-        }
+        // Recovered ones count against their endpoint once their URL is known.
+        if (uncounted-- > 0) this.#queue.lane(m.endpoint.url).held++;
         // A retry scheduled by an earlier run keeps its time.
         if (m.attempts > 0 && m.dueAt > now) this.#retries.push(m);
         else this.#queue.push(m);
@@ -379,13 +373,10 @@ export class HostActor {
   }
 
   #retryLater(message: Message, result: AttemptResult, slowHost: boolean, now: number): void {
-    const { sink, options } = this.ctx;
-    const { retry } = options;
+    const { sink } = this.ctx;
     if (message.attempts >= message.maxAttempts) return sink.failed(message, 'exhausted', result);
-    const asked = result.error === undefined ? parseRetryAfter(result.retryAfter, now) : undefined;
-    const retryAfter = asked === undefined ? undefined : Math.min(asked, retry.maxRetryAfterMs);
-    const delay = Math.max(fullJitterDelay(message.attempts - 1, retry.baseDelayMs, retry.maxDelayMs, this.#clock.random), retryAfter ?? 0);
-    if (slowHost) this.#pausedUntil = Math.max(this.#pausedUntil, now + (retryAfter ?? Math.max(delay, retry.baseDelayMs)));
+    const { delay, pauseMs } = retryWait(message.attempts, result.error === undefined ? result.retryAfter : undefined, now, this.ctx.options.retry, this.#clock.random);
+    if (slowHost) this.#pausedUntil = Math.max(this.#pausedUntil, now + pauseMs);
     message.dueAt = now + delay;
     if (message.dueAt >= message.expiresAt) return sink.failed(message, 'expired', result);
     this.#retries.push(message);

@@ -105,7 +105,7 @@ describe('recovery', () => {
 describe('backlog on disk', () => {
   it('a paused host holds only a window in memory, counts the rest, and delivers all in order when it resumes', async () => {
     const store = new MemoryStore({ durable: true });
-    const { d, recorder } = run(store, { concurrency: 2, queueCapacity: 1_000 });
+    const { d, recorder } = run(store, { concurrency: 2, queueCapacity: 1_000, endpointQueueShare: 1 });
     d.pause(ORIGIN);
     for (let i = 0; i < 1_000; i++) await d.send(endpoint, { type: 't', data: i });
     expect(d.stats().hosts[ORIGIN]).toMatchObject({ queued: 1_000 });

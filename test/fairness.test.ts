@@ -21,7 +21,7 @@ describe('a flood to a dead host', () => {
     const burst = 10;
     const capacity = 1_000;
     const d = new Dispatcher(
-      { allowPrivateNetworks: true, queueCapacity: capacity, concurrency: 4, hosts: { [HEALTHY]: { rateLimit: { perSecond, burst }, queueCapacity: 10_000 } } },
+      { allowPrivateNetworks: true, queueCapacity: capacity, endpointQueueShare: 1, concurrency: 4, hosts: { [HEALTHY]: { rateLimit: { perSecond, burst }, queueCapacity: 10_000 } } },
       {
         clock,
         // Names resolve nowhere: the fake transport never connects.

@@ -12,7 +12,7 @@ const DAY = 86_400_000;
 describe('options', () => {
   it('fills in the documented defaults', () => {
     const o = resolveOptions(undefined);
-    expect(o.host).toEqual({ concurrency: DEFAULTS.concurrency, queueCapacity: DEFAULTS.queueCapacity, rateLimit: undefined, ordered: false, breaker: DEFAULTS.breaker });
+    expect(o.host).toEqual({ concurrency: DEFAULTS.concurrency, queueCapacity: DEFAULTS.queueCapacity, endpointQueueShare: 0.5, rateLimit: undefined, ordered: false, breaker: DEFAULTS.breaker });
     expect(o.retry).toEqual(DEFAULTS.retry);
     expect(o.signature).toBe('standard-webhooks');
     expect(o.signatureHeader).toBe('x-webhook-signature');

@@ -4,7 +4,7 @@ import { EVENT, type Jobs } from './workload.js';
 
 /** Sends every job (one event each, serialized per send as a caller would), waits for idle; returns deliveries. */
 export async function runDispatcher(urls: string[], jobs: Jobs, secret: string, options: DispatcherOptions): Promise<number> {
-  const d = new Dispatcher({ allowPrivateNetworks: true, queueCapacity: jobs.length + 1, ...options });
+  const d = new Dispatcher({ allowPrivateNetworks: true, queueCapacity: jobs.length + 1, endpointQueueShare: 1, ...options });
   let delivered = 0;
   let failed = 0;
   d.on('delivered', () => delivered++);

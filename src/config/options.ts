@@ -35,6 +35,13 @@ export interface HostOptions {
   concurrency?: number;
   /** Messages waiting for one origin, retries included. From `1` to `2_147_483_647`. @default 10_000 */
   queueCapacity?: number;
+  /**
+   * The most of `queueCapacity` one endpoint URL may hold, as a fraction from `0.01` to `1`
+   * (its queued, waiting, on-disk and committing messages): a flood to one endpoint leaves
+   * room for the host's other endpoints. `1` lets one endpoint take the whole queue (the
+   * behaviour before endpoints had shares). Ordered hosts have no shares. @default 0.5
+   */
+  endpointQueueShare?: number;
   /** Requests per second to one origin. @default none (unlimited) */
   rateLimit?: RateLimit | false;
   /** Deliver one at a time, in acceptance order; a retrying message holds the ones behind it. @default false */
@@ -117,6 +124,7 @@ export interface DispatcherOptions extends HostOptions {
 export interface ResolvedHostOptions {
   concurrency: number;
   queueCapacity: number;
+  endpointQueueShare: number;
   rateLimit: Required<RateLimit> | undefined;
   ordered: boolean;
   breaker: BreakerOptions | false;
@@ -151,6 +159,7 @@ export interface ResolvedOptions {
 export const DEFAULTS = {
   concurrency: 10,
   queueCapacity: 10_000,
+  endpointQueueShare: 0.5,
   ordered: false,
   breaker: { failureThreshold: 5, cooldownMs: 30_000 },
   retry: { attempts: 8, baseDelayMs: 1_000, maxDelayMs: 300_000, maxRetryAfterMs: 600_000 },
@@ -171,9 +180,9 @@ export const DEFAULTS = {
 
 /** The valid keys of each level of the options, one list per level: add a new option's name here. */
 export const OPTION_KEYS = {
-  host: ['concurrency', 'queueCapacity', 'rateLimit', 'ordered', 'breaker'],
+  host: ['concurrency', 'queueCapacity', 'endpointQueueShare', 'rateLimit', 'ordered', 'breaker'],
   top: [
-    'concurrency', 'queueCapacity', 'rateLimit', 'ordered', 'breaker',
+    'concurrency', 'queueCapacity', 'endpointQueueShare', 'rateLimit', 'ordered', 'breaker',
     'hosts', 'retry', 'timeoutMs', 'ttlMs', 'maxPayloadBytes', 'signature', 'signatureHeader',
     'allowPrivateNetworks', 'allowedNetworks', 'httpsOnly', 'idleTimeoutMs', 'responseBodyBytes', 'userAgent',
     'maxHosts', 'store', 'retention', 'cluster', 'telemetry',

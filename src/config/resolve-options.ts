@@ -32,6 +32,7 @@ function hostOptions(prefix: string, o: OptionReader, base: ResolvedHostOptions)
   return {
     concurrency: integer(`${prefix}concurrency`, o('concurrency'), 1, LIMITS.concurrency, base.concurrency),
     queueCapacity: integer(`${prefix}queueCapacity`, o('queueCapacity'), 1, LIMITS.count, base.queueCapacity),
+    endpointQueueShare: number(`${prefix}endpointQueueShare`, o('endpointQueueShare'), 0.01, 1, base.endpointQueueShare),
     rateLimit: rateLimit(`${prefix}rateLimit`, o('rateLimit'), base.rateLimit),
     ordered: boolean(`${prefix}ordered`, o('ordered'), base.ordered),
     breaker: breaker(`${prefix}breaker`, o('breaker'), base.breaker),
@@ -124,6 +125,7 @@ function resolve(input: unknown): ResolvedOptions {
   const host = hostOptions('', o, {
     concurrency: DEFAULTS.concurrency,
     queueCapacity: DEFAULTS.queueCapacity,
+    endpointQueueShare: DEFAULTS.endpointQueueShare,
     rateLimit: undefined,
     ordered: DEFAULTS.ordered,
     breaker: { ...DEFAULTS.breaker },

@@ -24,3 +24,21 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - nowMs);
 }
+
+/**
+ * The wait before a failed attempt's retry: full-jitter backoff, or longer when the receiver's
+ * `Retry-After` (capped at `maxRetryAfterMs`) asks for it. `pauseMs`: how long a host that asked
+ * everyone to slow down (429, 503 with `Retry-After`) is held.
+ */
+export function retryWait(
+  attempts: number,
+  retryAfterHeader: string | string[] | undefined,
+  now: number,
+  retry: { baseDelayMs: number; maxDelayMs: number; maxRetryAfterMs: number },
+  random: () => number,
+): { delay: number; pauseMs: number } {
+  const asked = parseRetryAfter(retryAfterHeader, now);
+  const retryAfter = asked === undefined ? undefined : Math.min(asked, retry.maxRetryAfterMs);
+  const delay = Math.max(fullJitterDelay(attempts - 1, retry.baseDelayMs, retry.maxDelayMs, random), retryAfter ?? 0);
+  return { delay, pauseMs: retryAfter ?? Math.max(delay, retry.baseDelayMs) };
+}

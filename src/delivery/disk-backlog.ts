@@ -14,6 +14,11 @@ import type { Backlog } from '../persistence/backlog.js';
 export class DiskBacklog {
   /** Accepted messages waiting on disk, not in memory. */
   #count = 0;
+  /**
+   * Recovered messages still on disk, not yet counted against their endpoint's share (their URL
+   * is unknown until read). Older than anything this run accepted, so they page in first.
+   */
+  #uncounted = 0;
   /** The last message taken into memory: paging continues after it. */
   #lastInMemory = '';
   #paging = false;
@@ -44,6 +49,7 @@ export class DiskBacklog {
   /** Messages an earlier run left pending: all on disk. */
   recovered(count: number): void {
     this.#count += count;
+    this.#uncounted += count;
   }
 
   /** Forgets what waits on disk (a closing dispatcher leaves it there); returns how many. */
@@ -54,8 +60,11 @@ export class DiskBacklog {
     return count;
   }
 
-  /** Reads the next page when the window is at most half full; `take` gets the messages in order. */
-  pageIn(inMemory: number, take: (messages: Message[]) => void): void {
+  /**
+   * Reads the next page when the window is at most half full; `take` gets the messages in order,
+   * and how many of the first are recovered ones not yet counted against their endpoint.
+   */
+  pageIn(inMemory: number, take: (messages: Message[], uncounted: number) => void): void {
     if (this.#paging || this.#count === 0 || this.#dropped) return;
     const want = this.window - inMemory;
     if (want < this.window / 2) return;
@@ -70,7 +79,9 @@ export class DiskBacklog {
         }
         // The store had fewer than counted (ended elsewhere): nothing more to wait for.
         if (messages.length < want) this.#count = 0;
-        take(messages);
+        const uncounted = Math.min(this.#uncounted, messages.length);
+        this.#uncounted = this.#count === 0 ? 0 : this.#uncounted - uncounted;
+        take(messages, uncounted);
       },
       () => {
         // The store cannot be read now: try again at the next pump.

@@ -1,13 +1,14 @@
-import { fullJitterDelay, parseRetryAfter } from './backoff.js';
+import { retryWait } from './backoff.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { classifyError, classifyStatus } from './classify.js';
 import type { Clock, Timer } from '../core/clock.js';
-import { Deque } from '../core/deque.js';
 import { refusal, type WebhookError } from '../core/errors.js';
 import type { Message } from '../model/message.js';
 import type { ResolvedHostOptions } from '../config/options.js';
 import type { ActorContext } from './actor-context.js';
 import { DiskBacklog } from './disk-backlog.js';
+import { EndpointTurns, type Lane } from './endpoint-turns.js';
+import { RoomWaiters } from './room-waiters.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import { RetryHeap } from '../core/retry-heap.js';
 import { attemptHeaders } from '../signing/signatures.js';
@@ -15,13 +16,17 @@ import type { AttemptResult, Transport } from '../transport/transport.js';
 import type { BreakerState, HostStats } from '../model/types.js';
 
 /**
- * Everything for one origin: a bounded queue, a retry heap with one timer, a concurrency
- * limit, an optional rate limiter and circuit breaker, and the transport. The actor decides
+ * Everything for one origin: a bounded queue served one endpoint URL at a time in turn
+ * (acceptance order on an ordered host), a retry heap with one timer, a concurrency limit, an
+ * optional rate limiter and circuit breaker, and the transport. Each endpoint may hold at most
+ * its share of the queue (`endpointQueueShare`). The actor decides
  * *when* each attempt runs and what its outcome does to the message; classification,
  * backoff, breaker state and rate accounting each live in their own module.
  */
 export class HostActor {
-  readonly #queue = new Deque<Message>();
+  readonly #queue: EndpointTurns;
+  /** The most one endpoint may hold: its share of `queueCapacity`. */
+  readonly #endpointRoom: number;
   readonly #retries = new RetryHeap<Message>();
   /** Made at the host's first failure: a host that never fails never needs one. */
   #breaker: CircuitBreaker | undefined;
@@ -50,8 +55,9 @@ export class HostActor {
   #reserved = 0;
   /** The refusal for a full queue, made once: during a flood it is thrown thousands of times a second. */
   #queueFull: WebhookError | undefined;
-  /** Callers of {@link waitForRoom}, resolved when the queue has room again. */
-  #roomWaiters: (() => void)[] | undefined;
+  /** Callers of {@link waitForRoom}, resolved when the queue (or their endpoint's share) has room again. */
+  readonly #roomWaiters = new RoomWaiters();
+  readonly #roomAt = (url: string | undefined): boolean => (url === undefined ? this.hasRoom : this.hasRoomFor(url));
 
   constructor(
     readonly origin: string,
@@ -60,6 +66,8 @@ export class HostActor {
     private readonly ctx: ActorContext,
   ) {
     this.#clock = ctx.clock;
+    this.#queue = new EndpointTurns(host.ordered);
+    this.#endpointRoom = Math.max(1, Math.floor(host.queueCapacity * host.endpointQueueShare));
     this.#lastActive = this.#clock.now();
     if (ctx.backlog !== undefined) this.#disk = new DiskBacklog(ctx.backlog, origin, Math.max(64, 4 * host.concurrency, Math.min(1_024, host.queueCapacity >> 3)));
     if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump(), origin);
@@ -70,14 +78,26 @@ export class HostActor {
     return this.#queue.length + this.#retries.size + (this.#disk?.count ?? 0) + this.#reserved < this.host.queueCapacity;
   }
 
-  /** Holds room for a message being committed to the store; {@link accept} or {@link unreserve} gives it back. */
-  reserve(): void {
-    this.#reserved++;
+  /** Is there room for one more message to `url`: room in the host's queue and in the endpoint's share? */
+  hasRoomFor(url: string): boolean {
+    return this.hasRoom && (this.host.ordered || this.#queue.holds(url) < this.#endpointRoom);
   }
 
-  unreserve(): void {
+  /** Holds room for a message to `url` being committed to the store; {@link accept} or {@link unreserve} gives it back. */
+  reserve(url: string): void {
+    this.#reserved++;
+    this.#queue.lane(url).held++;
+  }
+
+  unreserve(url: string): void {
     this.#reserved--;
-    if (this.#roomWaiters !== undefined && this.hasRoom) this.#notifyRoom();
+    const lane = this.#queue.find(url);
+    if (lane !== undefined) this.#left(lane);
+    if (this.#roomWaiters.any && this.hasRoom) this.#roomWaiters.notify(this.#roomAt);
+  }
+
+  #left(lane: Lane): void {
+    this.#queue.left(lane, this.#clock.now());
   }
 
   /**
@@ -86,7 +106,12 @@ export class HostActor {
    */
   accept(message: Message, reserved = false): void {
     if (reserved) this.#reserved--;
-    if (this.#mode === 'aborted') return this.ctx.sink.failed(message, 'closed');
+    const lane = this.#queue.lane(message.endpoint.url);
+    if (!reserved) lane.held++;
+    if (this.#mode === 'aborted') {
+      this.#left(lane);
+      return this.ctx.sink.failed(message, 'closed');
+    }
     const disk = this.#disk;
     if (disk !== undefined && disk.keeps(message, this.#queue.length)) return;
     this.#queue.push(message);
@@ -99,6 +124,7 @@ export class HostActor {
    */
   adopt(message: Message): void {
     if (this.#mode === 'aborted') return this.ctx.sink.released(message);
+    this.#queue.lane(message.endpoint.url).held++;
     if (message.attempts > 0 && message.dueAt > this.#clock.now()) this.#retries.push(message);
     else this.#queue.push(message);
     this.#pump();
@@ -113,10 +139,12 @@ export class HostActor {
   #pageIn(): void {
     const disk = this.#disk;
     if (disk === undefined || this.#mode === 'aborted') return;
-    disk.pageIn(this.#queue.length, (messages) => {
+    disk.pageIn(this.#queue.length, (messages, uncounted) => {
       if (this.#mode === 'aborted') return;
       const now = this.#clock.now();
       for (const m of messages) {
+        // Recovered ones count against their endpoint once their URL is known.
+        if (uncounted-- > 0) this.#queue.lane(m.endpoint.url).held++;
         // A retry scheduled by an earlier run keeps its time.
         if (m.attempts > 0 && m.dueAt > now) this.#retries.push(m);
         else this.#queue.push(m);
@@ -129,15 +157,24 @@ export class HostActor {
     return this.host.queueCapacity;
   }
 
-  /** `WD_QUEUE_FULL` for this host: one frozen, stackless error, shared by every refusal. */
-  queueFullError(): WebhookError {
+  /**
+   * `WD_QUEUE_FULL` for this host, or for the endpoint `url` when the host has room but the
+   * endpoint holds its share: one frozen, stackless error per host (per endpoint), shared by every refusal.
+   */
+  queueFullError(url?: string): WebhookError {
+    const lane = url === undefined || !this.hasRoom ? undefined : this.#queue.find(url);
+    if (lane !== undefined) {
+      return (lane.full ??= Object.freeze(
+        refusal('WD_QUEUE_FULL', `Expected room in the queue for ${url}, got its full share (\`endpointQueueShare\` ${this.host.endpointQueueShare} of \`queueCapacity\` ${this.host.queueCapacity}: ${this.#endpointRoom} messages)`),
+      ));
+    }
     return (this.#queueFull ??= Object.freeze(refusal('WD_QUEUE_FULL', `Expected room in the queue for ${this.origin}, got a full queue (\`queueCapacity\` ${this.host.queueCapacity})`)));
   }
 
-  /** Resolves once {@link hasRoom} holds (at once if it does now), or the actor is aborted. */
-  waitForRoom(): Promise<void> {
-    if (this.hasRoom || this.#mode === 'aborted') return Promise.resolve();
-    return new Promise((resolve) => (this.#roomWaiters ??= []).push(resolve));
+  /** Resolves once {@link hasRoom} holds (or {@link hasRoomFor} `url`), at once if it does now, or the actor is aborted. */
+  waitForRoom(url?: string): Promise<void> {
+    if (this.#roomAt(url) || this.#mode === 'aborted') return Promise.resolve();
+    return this.#roomWaiters.wait(url);
   }
 
   /** Stops sending new attempts until {@link resume}; in-flight attempts finish. */
@@ -162,6 +199,7 @@ export class HostActor {
   cancel(match?: (message: Message) => boolean): number {
     const pick = match ?? (() => true);
     const ended = [...this.#queue.removeWhere(pick), ...this.#retries.removeWhere(pick)];
+    for (const m of ended) this.#leftWith(m);
     for (const m of ended) this.ctx.sink.failed(m, 'cancelled');
     if (ended.length > 0) this.#pump();
     return ended.length;
@@ -199,6 +237,7 @@ export class HostActor {
     return (
       this.#mode === 'running' &&
       this.#queue.length === 0 &&
+      this.#queue.settled(now) &&
       (this.#disk?.count ?? 0) === 0 &&
       this.#reserved === 0 &&
       this.#inFlight === 0 &&
@@ -219,13 +258,14 @@ export class HostActor {
     const { sink } = this.ctx;
     const durable = this.#keeps;
     for (const m of [...this.#queue.drain(), ...this.#retries.drain()]) {
+      this.#leftWith(m);
       if (durable) sink.released(m);
       else sink.failed(m, 'closed');
     }
     // Counted as released too, or the close waiting for every accepted message would wait forever.
     const onDisk = this.#disk?.drop() ?? 0;
     if (durable && onDisk > 0) sink.releasedOnDisk(onDisk);
-    this.#notifyRoom();
+    this.#roomWaiters.notify(this.#roomAt, true);
     void this.transport.destroy();
   }
 
@@ -251,41 +291,40 @@ export class HostActor {
     if (shared !== undefined && this.#queue.length > 0) this.#sharedOpenUntil = shared.openUntil(this.origin, now);
     const { concurrency, ordered } = this.host;
     const limiter = this.#limiter;
-    while (this.#queue.length > 0) {
+    const turns = this.#queue;
+    for (let lane = turns.current(); lane !== undefined; lane = turns.current()) {
       if (this.#inFlight >= concurrency) break;
       if (ordered && (this.#inFlight > 0 || this.#retries.size > 0)) break;
-      const head = this.#queue.peek()!;
+      const head = lane.queue.peek()!;
       if (now >= head.expiresAt) {
-        this.#queue.shift();
+        turns.dropHead();
+        this.#left(lane);
         this.ctx.sink.failed(head, 'expired');
         continue;
       }
       if (this.#blocked(now)) break;
       if (limiter !== undefined) {
-        const wait = limiter.admit(now, this.#queue.length);
+        const wait = limiter.admit(now, turns.length);
         if (wait > 0) {
           this.#permitAt = now + wait;
           break;
         }
       }
-      this.#queue.shift();
+      // The turn passes to the next endpoint: one message per endpoint per turn.
+      turns.take();
+      lane.held--;
+      lane.inFlight++;
       this.#dispatch(head, this.#breaker?.tryPass(now) ?? 0, now);
     }
     if (limiter !== undefined && this.#queue.length === 0) limiter.idle();
     if (this.#disk !== undefined && this.#disk.count > 0) this.#pageIn();
-    if (this.#roomWaiters !== undefined && this.hasRoom) this.#notifyRoom();
+    if (this.#roomWaiters.any && this.hasRoom) this.#roomWaiters.notify(this.#roomAt);
     this.#arm(now);
   }
 
   /** Nothing may be sent now: paused, slowed by a 429, or held by a breaker (this process's or another's). */
   #blocked(now: number): boolean {
     return this.#mode === 'paused' || now < this.#pausedUntil || now < this.#sharedOpenUntil || (this.#breaker !== undefined && !this.#breaker.canPass(now));
-  }
-
-  #notifyRoom(): void {
-    const waiters = this.#roomWaiters;
-    this.#roomWaiters = undefined;
-    for (const resolve of waiters ?? []) resolve();
   }
 
   #dispatch(message: Message, ticket: number, now: number): void {
@@ -306,6 +345,8 @@ export class HostActor {
     this.#inFlight--;
     const now = this.#clock.now();
     this.#lastActive = now;
+    const lane = this.#queue.lane(message.endpoint.url);
+    lane.inFlight--;
     const { sink } = this.ctx;
     if (this.#mode === 'aborted') {
       message.last = result;
@@ -335,6 +376,7 @@ export class HostActor {
         sink.failed(message, outcome.kind === 'refused' ? 'rejected' : outcome.kind, result);
       }
     }
+    if (lane.held === 0) this.#queue.release(lane, now);
     this.#pump();
   }
 
@@ -344,23 +386,21 @@ export class HostActor {
   }
 
   #retryLater(message: Message, result: AttemptResult, slowHost: boolean, now: number): void {
-    const { sink, options } = this.ctx;
-    const { retry } = options;
+    const { sink } = this.ctx;
     if (message.attempts >= message.maxAttempts) return sink.failed(message, 'exhausted', result);
-    const asked = result.error === undefined ? parseRetryAfter(result.retryAfter, now) : undefined;
-    const retryAfter = asked === undefined ? undefined : Math.min(asked, retry.maxRetryAfterMs);
-    const delay = Math.max(fullJitterDelay(message.attempts - 1, retry.baseDelayMs, retry.maxDelayMs, this.#clock.random), retryAfter ?? 0);
-    if (slowHost) this.#pausedUntil = Math.max(this.#pausedUntil, now + (retryAfter ?? Math.max(delay, retry.baseDelayMs)));
+    const { delay, pauseMs } = retryWait(message.attempts, result.error === undefined ? result.retryAfter : undefined, now, this.ctx.options.retry, this.#clock.random);
+    if (slowHost) this.#pausedUntil = Math.max(this.#pausedUntil, now + pauseMs);
     message.dueAt = now + delay;
     if (message.dueAt >= message.expiresAt) return sink.failed(message, 'expired', result);
     this.#retries.push(message);
+    this.#queue.lane(message.endpoint.url).held++;
     sink.retrying(message, delay);
   }
 
   /** Sets the one timer to the next moment something can change without an answer arriving. */
   #arm(now: number): void {
-    let at = this.#retries.peek()?.dueAt ?? Infinity;
-    const head = this.#queue.peek();
+    let at = Math.min(this.#retries.peek()?.dueAt ?? Infinity, this.#queue.nextUnpark);
+    const head = this.#queue.current()?.queue.peek();
     if (head !== undefined) {
       const blockedUntil = this.#mode === 'paused' ? Infinity : Math.max(this.#pausedUntil, this.#sharedOpenUntil, this.#breaker?.reopensAt ?? 0);
       if (blockedUntil > now) at = Math.min(at, blockedUntil, head.expiresAt);
@@ -380,12 +420,20 @@ export class HostActor {
     const now = this.#clock.now();
     const due: Message[] = [];
     while ((this.#retries.peek()?.dueAt ?? Infinity) <= now) due.push(this.#retries.pop()!);
-    // Retries are older than anything queued: they go first, earliest due at the very front.
+    // Retries are older than anything queued: they go first in their endpoint's queue, earliest due at the very front.
     for (let i = due.length - 1; i >= 0; i--) this.#queue.unshift(due[i]!);
+    this.#queue.unparkDue(now);
     if (this.#blocked(now)) {
-      for (const m of this.#queue.removeWhere((m) => now >= m.expiresAt)) this.ctx.sink.failed(m, 'expired');
+      for (const m of this.#queue.removeWhere((m) => now >= m.expiresAt)) {
+        this.#leftWith(m);
+        this.ctx.sink.failed(m, 'expired');
+      }
     }
     this.#pump();
+  }
+
+  #leftWith(message: Message): void {
+    this.#queue.leftWith(message, this.#clock.now());
   }
 
   #clearTimer(): void {

@@ -122,7 +122,7 @@ export class Admission {
     // Checked again at the moment of acceptance: reading the endpoint or the event runs the
     // caller's getters, and one of them may have closed the dispatcher or filled the queue.
     this.#ctx.assertOpen();
-    if (!actor.hasRoom) throw actor.queueFullError();
+    if (!actor.hasRoomFor(message.endpoint.url)) throw actor.queueFullError(message.endpoint.url);
     const receipt: Receipt = { messageId: message.id, eventId: message.event.id, origin: message.endpoint.origin };
     const key = message.idempotencyKey;
     if (!persistence.durable) {
@@ -133,7 +133,7 @@ export class Admission {
       actor.accept(message);
       return receipt;
     }
-    actor.reserve();
+    actor.reserve(message.endpoint.url);
     ledger.committing();
     if (key !== undefined) this.#byKey.set(key, receipt);
     return persistence.accept(message).then(
@@ -142,7 +142,7 @@ export class Admission {
         if (this.#servedElsewhere(message)) {
           // Written unowned: an ordered host is served by the one process holding its lease,
           // which claims its messages in id order (perhaps this one: claim now).
-          actor.unreserve();
+          actor.unreserve(message.endpoint.url);
           persistence.claimSoon();
           this.ended(message);
           return receipt;
@@ -154,7 +154,7 @@ export class Admission {
       },
       (error: WebhookError) => {
         ledger.committed();
-        actor.unreserve();
+        actor.unreserve(message.endpoint.url);
         this.ended(message);
         throw error;
       },
@@ -193,7 +193,7 @@ export class Admission {
         continue;
       }
       const actor = this.#ctx.isOpen() ? this.#ctx.router.actorFor(message.endpoint.origin, true) : undefined;
-      if (actor === undefined || !actor.hasRoom) {
+      if (actor === undefined || !actor.hasRoomFor(message.endpoint.url)) {
         refused.push(record.id);
         continue;
       }

@@ -1,0 +1,227 @@
+import { Deque } from '../core/deque.js';
+import { RetryHeap } from '../core/retry-heap.js';
+import type { WebhookError } from '../core/errors.js';
+import type { Message } from '../model/message.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+
+/**
+ * One endpoint URL inside its host's actor: its queue, how much of the host's room it holds,
+ * and what may hold it (its own breaker and rate limit, made on first need). Dropped when it
+ * holds nothing, so a host with 100,000 endpoints that went quiet keeps no state for them.
+ */
+export class Lane {
+  readonly queue = new Deque<Message>();
+  /** Messages of this URL the actor holds and has not sent: queued, waiting to retry, on disk, being committed. */
+  held = 0;
+  inFlight = 0;
+  /** In the ring of lanes taking turns. */
+  inRing = false;
+  /** Out of the ring until `dueAt` (its breaker is open, or it waits for its permit); `Infinity`: until woken. */
+  parked = false;
+  dueAt = 0;
+  /** Why it is parked, for `stats()`. */
+  why: 'breaker' | 'rate' | undefined;
+  breaker: CircuitBreaker | undefined;
+  limiter: RateLimiter | undefined;
+  /** The refusal naming this endpoint's full share, made at its first refusal. */
+  full: WebhookError | undefined;
+
+  constructor(readonly url: string) {}
+}
+
+/**
+ * A host's queue, served one endpoint at a time in turn (round-robin): a backlog of thousands
+ * on one URL delays a message to another URL of the host by at most one turn. With one URL it
+ * is a {@link Deque} plus one comparison per message. An ordered host has one lane for all
+ * (key `''`), so acceptance order holds.
+ */
+export class EndpointTurns {
+  readonly #lanes = new Map<string, Lane>();
+  /** Lanes with queued messages, not parked, in turn order: the front one is served next. */
+  readonly #ring = new Deque<Lane>();
+  readonly #parked = new RetryHeap<Lane>();
+  /** The lane looked up last: a host's messages mostly come in runs to one URL. */
+  #last: Lane | undefined;
+  #length = 0;
+
+  constructor(private readonly ordered: boolean) {}
+
+  /** Messages queued in memory, across lanes (parked ones included). */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Endpoints with state: something queued, held, in flight, or a limiter or breaker still settling. */
+  get size(): number {
+    return this.#lanes.size;
+  }
+
+  lanes(): IterableIterator<Lane> {
+    return this.#lanes.values();
+  }
+
+  /** The lane of `url`, made if there is none. */
+  lane(url: string): Lane {
+    const key = this.ordered ? '' : url;
+    const last = this.#last;
+    if (last !== undefined && last.url === key) return last;
+    let lane = this.#lanes.get(key);
+    if (lane === undefined) this.#lanes.set(key, (lane = new Lane(key)));
+    return (this.#last = lane);
+  }
+
+  /** The lane of `url` if it has one. */
+  find(url: string): Lane | undefined {
+    return this.#lanes.get(this.ordered ? '' : url);
+  }
+
+  push(message: Message): void {
+    const lane = this.lane(message.endpoint.url);
+    lane.queue.push(message);
+    this.#length++;
+    this.#enter(lane);
+  }
+
+  /** Back at the front of its endpoint's queue (a retry that came due). */
+  unshift(message: Message): void {
+    const lane = this.lane(message.endpoint.url);
+    lane.queue.unshift(message);
+    this.#length++;
+    this.#enter(lane);
+  }
+
+  /** The lane whose turn it is, if any lane has a turn to take. */
+  current(): Lane | undefined {
+    return this.#ring.peek();
+  }
+
+  /** Takes the head of the current lane's queue and passes the turn to the next lane. */
+  take(): Message {
+    const lane = this.#ring.shift()!;
+    const message = lane.queue.shift()!;
+    this.#length--;
+    if (lane.queue.length > 0) this.#ring.push(lane);
+    else lane.inRing = false;
+    return message;
+  }
+
+  /** Drops the head of the current lane (expired) without passing the turn. */
+  dropHead(): Message {
+    const lane = this.#ring.peek()!;
+    const message = lane.queue.shift()!;
+    this.#length--;
+    if (lane.queue.length === 0) {
+      this.#ring.shift();
+      lane.inRing = false;
+    }
+    return message;
+  }
+
+  /** Takes the current lane out of the turns until `until` (or until {@link unpark} when `Infinity`). */
+  park(until: number, why: 'breaker' | 'rate'): void {
+    const lane = this.#ring.shift()!;
+    lane.inRing = false;
+    lane.parked = true;
+    lane.dueAt = until;
+    lane.why = why;
+    if (until !== Infinity) this.#parked.push(lane);
+  }
+
+  /** When the earliest parked lane may take turns again. */
+  get nextUnpark(): number {
+    for (let top = this.#parked.peek(); top !== undefined; top = this.#parked.peek()) {
+      if (top.parked && top.dueAt !== Infinity) return top.dueAt;
+      this.#parked.pop();
+    }
+    return Infinity;
+  }
+
+  /** Lanes parked until `now` or before take turns again. */
+  unparkDue(now: number): void {
+    for (let top = this.#parked.peek(); top !== undefined && top.dueAt <= now; top = this.#parked.peek()) {
+      this.#parked.pop();
+      // A stale entry: the lane was unparked (and maybe parked again, with its own entry) since.
+      if (top.parked && top.dueAt <= now) this.unpark(top);
+    }
+  }
+
+  unpark(lane: Lane): void {
+    if (!lane.parked) return;
+    lane.parked = false;
+    lane.why = undefined;
+    this.#enter(lane);
+  }
+
+  /** Removes every queued message `drop` picks, keeping each lane's order; returns them. */
+  removeWhere(drop: (message: Message) => boolean): Message[] {
+    const removed: Message[] = [];
+    for (const lane of this.#lanes.values()) {
+      if (lane.queue.length === 0) continue;
+      for (const m of lane.queue.removeWhere(drop)) removed.push(m);
+    }
+    this.#length -= removed.length;
+    if (removed.length > 0) this.#rebuildRing();
+    return removed;
+  }
+
+  /** Empties every queue; returns the messages. */
+  drain(): Message[] {
+    const all: Message[] = [];
+    for (const lane of this.#lanes.values()) for (const m of lane.queue.drain()) all.push(m);
+    this.#length = 0;
+    this.#rebuildRing();
+    return all;
+  }
+
+  /** Messages `url` holds (queued, waiting, on disk, being committed). */
+  holds(url: string): number {
+    return this.#lanes.get(this.ordered ? '' : url)?.held ?? 0;
+  }
+
+  /** One message of `lane` is no longer held (sent, ended or handed back): the lane goes once it holds nothing. */
+  left(lane: Lane, now: number): void {
+    lane.held--;
+    if (lane.held === 0) this.release(lane, now);
+  }
+
+  /** {@link left} for a message whose lane is found by its URL. */
+  leftWith(message: Message, now: number): void {
+    const lane = this.find(message.endpoint.url);
+    if (lane !== undefined) this.left(lane, now);
+  }
+
+  /** No endpoint keeps state (those kept only for a settling limiter or an open breaker are let go first). */
+  settled(now: number): boolean {
+    if (this.#lanes.size > 0) this.sweep(now);
+    return this.#lanes.size === 0;
+  }
+
+  /** Forgets `lane` when it holds nothing and nothing of it needs keeping (its limiter settled, its breaker closed). */
+  release(lane: Lane, now: number): void {
+    if (lane.held > 0 || lane.inFlight > 0 || lane.queue.length > 0) return;
+    if (lane.limiter !== undefined && !lane.limiter.settled(now)) return;
+    if (lane.breaker !== undefined && lane.breaker.state !== 'closed') return;
+    lane.parked = false;
+    this.#lanes.delete(lane.url);
+    if (this.#last === lane) this.#last = undefined;
+    void lane.limiter?.close();
+  }
+
+  /** Forgets every lane {@link release} would: for lanes kept only for a settling limiter or breaker. */
+  sweep(now: number): void {
+    for (const lane of this.#lanes.values()) if (lane.held === 0 && lane.inFlight === 0) this.release(lane, now);
+  }
+
+  #enter(lane: Lane): void {
+    if (lane.inRing || lane.parked) return;
+    lane.inRing = true;
+    this.#ring.push(lane);
+  }
+
+  #rebuildRing(): void {
+    const ring = this.#ring.drain();
+    for (const lane of ring) lane.inRing = false;
+    for (const lane of ring) if (lane.queue.length > 0) this.#enter(lane);
+  }
+}

@@ -86,7 +86,7 @@ describe('cancel', () => {
 
 describe('onRoom', () => {
   it('after WD_QUEUE_FULL, resolves once the host has room again', async () => {
-    const { d } = setup({ queueCapacity: 2, concurrency: 1 });
+    const { d } = setup({ queueCapacity: 2, concurrency: 1, endpointQueueShare: 1 });
     d.pause(endpoint.url);
     await d.send(endpoint, { type: 't', data: 0 });
     await d.send(endpoint, { type: 't', data: 1 });

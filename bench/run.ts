@@ -32,6 +32,7 @@ const SCENARIOS: Record<string, [name: string, load: () => Promise<Scenario>]> =
   '17': ['durable vs BullMQ', () => import('./scenarios/17-bullmq-peer.js')],
   '18': ['Postgres store, 1 and 3 processes', () => import('./scenarios/18-postgres-processes.js')],
   '19': ['shared rate limit, 3 processes', () => import('./scenarios/19-shared-rate.js')],
+  '22': ['deep queue, 1 and 200 hosts', () => import('./scenarios/22-deep-queue.js')],
 };
 
 const HELP = `Usage: npm run bench -- [flags]

@@ -33,7 +33,7 @@ const HOSTS = 20;
 const PER_HOST = 8;
 
 /** Takes spans and drops them: the cost measured is the SDK's, not an exporter's I/O. */
-class NoopExporter implements SpanExporter {
+export class NoopExporter implements SpanExporter {
   exported = 0;
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     this.exported += spans.length;
@@ -75,7 +75,7 @@ function hookNanoseconds(): number {
 }
 
 /** Registers the SDK globally for one round; returns what unregisters it. */
-function registerSdk(exporter: NoopExporter): () => Promise<void> {
+export function registerSdk(exporter: NoopExporter): () => Promise<void> {
   const contextManager = new AsyncLocalStorageContextManager().enable();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
   const reader = new QuietReader();

@@ -6,11 +6,16 @@
  * The contenders take turns in every round after one unrecorded warm-up round; the order
  * rotates and every other round runs backwards. Each ratio is the median of the rounds' ratios.
  * Target: dispatcher ÷ signed loop ≥ 0.95, fresh and reused, at both sizes.
+ *
+ * First, without the network (see send-cpu.ts): CPU per accepted send to 50 paused hosts,
+ * fresh against reused endpoint objects in alternating pairs; the difference is what
+ * resolving a new object with known content costs.
  */
 import type { Context, Row, ScenarioResult } from '../lib/context.js';
 import { dispatcherDeepQueue, signedDeepQueue } from '../lib/deep-queue.js';
 import { timed } from '../lib/dispatcher-run.js';
 import { Receivers } from '../lib/receivers.js';
+import { sendCpu } from '../lib/send-cpu.js';
 import { keyOf } from '../lib/signed.js';
 import { gcHeap, median } from '../lib/stats.js';
 
@@ -70,15 +75,40 @@ async function size(ctx: Context, hosts: number, perHost: number, messages: numb
   };
 }
 
+/** Alternating pairs of paused-host runs: CPU per send, fresh and reused, and the median difference. */
+async function sendPath(ctx: Context): Promise<{ rows: Row[]; pairs: { fresh: number; reused: number }[] }> {
+  const urls = Array.from({ length: 50 }, (_, i) => `http://127.0.0.1:${40_000 + i}/hook`);
+  const count = ctx.pick(20_000, 100_000);
+  await sendCpu(urls, ctx.secret, count / 4, 'fresh');
+  await sendCpu(urls, ctx.secret, count / 4, 'reused');
+  const pairs: { fresh: number; reused: number }[] = [];
+  for (let i = 0; i < ctx.pick(7, 15); i++) {
+    const first = i % 2 === 0 ? 'fresh' : 'reused';
+    const a = await sendCpu(urls, ctx.secret, count, first);
+    const b = await sendCpu(urls, ctx.secret, count, first === 'fresh' ? 'reused' : 'fresh');
+    pairs.push(first === 'fresh' ? { fresh: a, reused: b } : { fresh: b, reused: a });
+  }
+  ctx.note(`send path, µs CPU per send (fresh/reused): ${pairs.map((p) => `${p.fresh.toFixed(2)}/${p.reused.toFixed(2)}`).join(', ')}`);
+  return {
+    pairs,
+    rows: [
+      { metric: 'CPU per accepted send, paused hosts, reused endpoints', unit: 'µs', dispatcher: median(pairs.map((p) => p.reused)) },
+      { metric: 'CPU per accepted send, paused hosts, fresh endpoint per send', unit: 'µs', dispatcher: median(pairs.map((p) => p.fresh)) },
+      { metric: 'CPU per send, fresh − reused', unit: 'µs', dispatcher: median(pairs.map((p) => p.fresh - p.reused)) },
+    ],
+  };
+}
+
 export async function run(ctx: Context): Promise<ScenarioResult> {
   const messages = ctx.pick(20_000, 100_000);
   const rounds = ctx.pick(3, 5);
+  const send = await sendPath(ctx);
   const one = await size(ctx, 1, 16, messages, rounds);
   const many = await size(ctx, 200, 2, messages, rounds);
   return {
     id: '22',
     title: 'deep queue: all queued, then drained',
-    rows: [...one.rows, ...many.rows],
-    details: { messages, rounds: { oneHost: one.rounds, twoHundredHosts: many.rounds } },
+    rows: [...send.rows, ...one.rows, ...many.rows],
+    details: { messages, sendPath: send.pairs, rounds: { oneHost: one.rounds, twoHundredHosts: many.rounds } },
   };
 }

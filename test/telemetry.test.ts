@@ -131,6 +131,42 @@ describe('OpenTelemetry', () => {
     for (const p of [...durations, ...(await points('webhook.deliveries'))]) expect(p.attributes['server.address']).toBeUndefined();
   });
 
+  it('counts every delivery once, also those of a dispatcher closed before the next collection, per host when asked', async () => {
+    const r = await receiver();
+    const before = await total('webhook.deliveries');
+    const beforeHost = await total('webhook.deliveries', { 'server.port': r.port });
+    const plain = dispatcher();
+    const perHost = dispatcher({ telemetry: { hostAttributes: true } });
+    for (let i = 0; i < 3; i++) await plain.send({ url: r.url(), secret }, { type: 't', data: i });
+    await perHost.send({ url: r.url(), secret }, { type: 't', data: 'host' });
+    await Promise.all([plain.onIdle(), perHost.onIdle()]);
+    // Collected while both live, then more deliveries and a close before the next collection.
+    expect((await total('webhook.deliveries')) - before).toBe(4);
+    await plain.send({ url: r.url(), secret }, { type: 't', data: 3 });
+    await plain.onIdle();
+    await plain.close();
+    await perHost.close();
+    expect((await total('webhook.deliveries')) - before).toBe(5);
+    expect((await total('webhook.deliveries', { 'server.port': r.port })) - beforeHost).toBe(1);
+  });
+
+  it("gives each endpoint's span its own URL and status, with new endpoint objects and the same one alike", async () => {
+    const r = await receiver((req) => (req.url.startsWith('/gone') ? status(410) : ok));
+    const d = dispatcher();
+    const copy = (text: string) => (' ' + text).slice(1);
+    const urls = [r.url('/a?token=1'), r.url('/b'), r.url('/a?token=1'), r.url('/gone')];
+    for (const url of urls) await d.send({ url: copy(url), secret: copy(secret) }, { type: 't', data: url });
+    await d.onIdle();
+    const attempts = spans.getFinishedSpans().filter((s) => s.name === 'POST');
+    expect(attempts.map((s) => [s.attributes['url.full'], s.attributes['http.response.status_code']])).toEqual([
+      [r.url('/a?token=REDACTED'), 200],
+      [r.url('/b'), 200],
+      [r.url('/a?token=REDACTED'), 200],
+      [r.url('/gone'), 410],
+    ]);
+    expect(attempts.map((s) => s.attributes['webhook.event_id'])).toEqual([...new Set(attempts.map((s) => s.attributes['webhook.event_id']))]);
+  });
+
   it('observes queue depth, in flight and open breakers of live dispatchers only', async () => {
     let bothArrived!: () => void;
     const arrived = new Promise<void>((resolve) => (bothArrived = resolve));

@@ -8,7 +8,8 @@
  */
 import { naive, rawUndici } from './contenders.js';
 import type { Context, ScenarioResult } from './context.js';
-import { runDispatcher, runPublish, timed } from './dispatcher-run.js';
+import { runPublish, timed } from './dispatcher-run.js';
+import { runDispatcherWith } from './fresh-endpoints.js';
 import { Receivers } from './receivers.js';
 import { keyOf, pQueueSender, signedLoop } from './signed.js';
 import { gcHeap, median } from './stats.js';
@@ -27,6 +28,11 @@ export interface ThroughputPlan {
   fanOut?: boolean;
   /** The least dispatcher ÷ signed loop this scenario must reach; no target row without it. */
   signedTarget?: number;
+  /**
+   * Also runs the dispatcher with a new endpoint object per send (`dispatcherFresh`), as an app
+   * reading endpoints from a database row does, beside the reused objects of `dispatcher`.
+   */
+  fresh?: boolean;
 }
 
 function spread(hosts: number, n: number): Jobs {
@@ -66,21 +72,23 @@ export async function throughput(ctx: Context, plan: ThroughputPlan): Promise<Sc
   const contenders = {
     dispatcher: ({ jobs }: Lists) =>
       measured('dispatcher', jobs.length, true, () =>
-        plan.fanOut ? runPublish(urls, jobs.length / plan.hosts, ctx.secret, { concurrency: plan.perHost }) : runDispatcher(urls, jobs, ctx.secret, { concurrency: plan.perHost }),
+        plan.fanOut ? runPublish(urls, jobs.length / plan.hosts, ctx.secret, { concurrency: plan.perHost }) : runDispatcherWith(urls, jobs, ctx.secret, { concurrency: plan.perHost }, 'reused'),
       ),
+    dispatcherFresh: ({ jobs }: Lists) =>
+      measured('dispatcher, fresh endpoints', jobs.length, true, () => runDispatcherWith(urls, jobs, ctx.secret, { concurrency: plan.perHost }, 'fresh')),
     signedLoop: ({ jobs }: Lists) => measured('signed loop', jobs.length, true, () => signedLoop(origins, jobs, plan.perHost, key)),
     pQueue: ({ jobs }: Lists) => measured('p-queue', jobs.length, true, () => pQueueSender(origins, jobs, plan.perHost, key)),
     rawUndici: ({ jobs }: Lists) => measured('raw-undici', jobs.length, false, () => rawUndici(origins, jobs, plan.perHost)),
     naive: ({ naive: jobs }: Lists) => measured('naive', jobs.length, false, () => naive(urls, jobs, width, ctx.secret)),
   };
   type Name = keyof typeof contenders;
-  const names = Object.keys(contenders) as Name[];
+  const names = (Object.keys(contenders) as Name[]).filter((n) => n !== 'dispatcherFresh' || (plan.fresh === true && plan.fanOut !== true));
 
   // One unrecorded round warms the JIT and the connections of every contender alike. The order
   // rotates each round and every other round runs backwards, so no contender always runs right
   // after the same one (and, say, the naive sender's idle keep-alive sockets).
   const bar = ctx.progress(plan.title, (plan.rounds + 1) * names.length);
-  const rounds: Record<Name, number[]> = { dispatcher: [], signedLoop: [], pQueue: [], rawUndici: [], naive: [] };
+  const rounds: Record<Name, number[]> = { dispatcher: [], dispatcherFresh: [], signedLoop: [], pQueue: [], rawUndici: [], naive: [] };
   for (let r = 0; r <= plan.rounds; r++) {
     const line: string[] = [];
     const order = names.map((_, i) => names[(i + r) % names.length]!);
@@ -104,9 +112,18 @@ export async function throughput(ctx: Context, plan: ThroughputPlan): Promise<Sc
   const all = { signedLoop: signed, pQueue: pq, rawUndici: raw, naive: nv };
   // A ratio is the median of each round's ratio: both sides of one round ran seconds apart, so
   // a neighbour's load that comes and goes between rounds cancels out.
-  const ratio = (other: Name) => median(rounds.dispatcher.map((x, i) => x / rounds[other][i]!));
+  const ratio = (other: Name, ours: Name = 'dispatcher') => median(rounds[ours].map((x, i) => x / rounds[other][i]!));
   const target = plan.signedTarget;
   const vsSigned = ratio('signedLoop');
+  const withFresh = rounds.dispatcherFresh.length > 0;
+  const freshVsSigned = withFresh ? ratio('signedLoop', 'dispatcherFresh') : Number.NaN;
+  const freshRows = withFresh
+    ? [
+        { metric: 'deliveries/s, fresh endpoint object per send', unit: '/s', dispatcher: median(rounds.dispatcherFresh) },
+        { metric: 'fresh endpoints: dispatcher ÷ signed loop', unit: '×', dispatcher: freshVsSigned, ...(target === undefined ? {} : { target: `≥ ${target.toFixed(2)}`, pass: freshVsSigned >= target }) },
+        { metric: 'fresh endpoints ÷ reused', unit: '×', dispatcher: ratio('dispatcher', 'dispatcherFresh') },
+      ]
+    : [];
   const vsNaive = ratio('naive');
   return {
     id: plan.id,
@@ -115,6 +132,7 @@ export async function throughput(ctx: Context, plan: ThroughputPlan): Promise<Sc
       { metric: 'deliveries/s', unit: '/s', dispatcher: d, ...all },
       ...(plan.fanOut ? [{ metric: `events/s (× ${plan.hosts} endpoints)`, unit: '/s', dispatcher: d / plan.hosts, signedLoop: signed / plan.hosts, pQueue: pq / plan.hosts, rawUndici: raw / plan.hosts, naive: nv / plan.hosts }] : []),
       { metric: 'dispatcher ÷ signed loop', unit: '×', dispatcher: vsSigned, ...(target === undefined ? {} : { target: `≥ ${target.toFixed(2)}`, pass: vsSigned >= target }) },
+      ...freshRows,
       { metric: 'dispatcher ÷ p-queue', unit: '×', dispatcher: ratio('pQueue') },
       { metric: 'dispatcher ÷ raw-undici (unsigned ceiling)', unit: '×', dispatcher: ratio('rawUndici') },
       { metric: 'dispatcher ÷ naive', unit: '×', dispatcher: vsNaive, target: '≥ 5', pass: vsNaive >= 5 },

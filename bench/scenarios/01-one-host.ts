@@ -12,6 +12,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
     naiveMessages: ctx.pick(2_000, 20_000),
     rounds: ctx.pick(3, 5),
     signedTarget: 0.95,
+    fresh: true,
   });
   ctx.shared.peakOneHost = result.rows[0]!.dispatcher;
   return result;

@@ -16,5 +16,6 @@ export function run(ctx: Context): Promise<ScenarioResult> {
     naiveMessages: ctx.pick(2_000, 20_000),
     rounds: ctx.pick(3, 5),
     signedTarget: 0.95,
+    fresh: true,
   });
 }

@@ -14,6 +14,14 @@
  * own time per message without an SDK (a tight loop over the real hooks: span start and end,
  * trace propagation, counters), as a share of the CPU a message costs with telemetry off.
  * Targets: that share ≤ 1%; with the SDK and a no-op exporter, throughput ≥ 0.90× off.
+ *
+ * Two more figures tell the dispatcher's share of the SDK's cost from the rest:
+ * - a fourth mode, the SDK registered but the dispatcher's telemetry off (`sdkOnly`): what the
+ *   app pays for the SDK whatever the dispatcher does (the context manager's async hooks run
+ *   for every promise of the process);
+ * - per attempt, in a tight loop with the SDK registered: the dispatcher's hooks (span with its
+ *   attributes, `traceparent`, the duration histogram, the delivery count) beside a bare span
+ *   (`startSpan` + `end`), the least any traced attempt costs.
  */
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -26,6 +34,7 @@ import { AttemptTelemetry } from '../../src/telemetry/attempt-telemetry.js';
 import type { AttemptResult } from '../../src/transport/transport.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
 import { runDispatcher, timed } from '../lib/dispatcher-run.js';
+import { bareSpan, hooksPerAttempt } from '../lib/otel-attempt.js';
 import { Receivers } from '../lib/receivers.js';
 import { gcHeap, median } from '../lib/stats.js';
 
@@ -33,7 +42,7 @@ const HOSTS = 20;
 const PER_HOST = 8;
 
 /** Takes spans and drops them: the cost measured is the SDK's, not an exporter's I/O. */
-class NoopExporter implements SpanExporter {
+export class NoopExporter implements SpanExporter {
   exported = 0;
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     this.exported += spans.length;
@@ -48,7 +57,7 @@ class QuietReader extends MetricReader {
   protected async onShutdown(): Promise<void> {}
 }
 
-type Mode = 'off' | 'api' | 'sdk';
+type Mode = 'off' | 'api' | 'sdk' | 'sdkOnly';
 
 /** Nanoseconds per message of the hooks a delivered message runs through, with no SDK registered. */
 function hookNanoseconds(): number {
@@ -75,7 +84,7 @@ function hookNanoseconds(): number {
 }
 
 /** Registers the SDK globally for one round; returns what unregisters it. */
-function registerSdk(exporter: NoopExporter): () => Promise<void> {
+export function registerSdk(exporter: NoopExporter): () => Promise<void> {
   const contextManager = new AsyncLocalStorageContextManager().enable();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
   const reader = new QuietReader();
@@ -107,17 +116,17 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   const once = async (mode: Mode, n: number): Promise<{ rate: number; cpuUs: number }> => {
     await rx.reset();
     gcHeap();
-    const unregister = mode === 'sdk' ? registerSdk(exporter) : undefined;
+    const unregister = mode === 'sdk' || mode === 'sdkOnly' ? registerSdk(exporter) : undefined;
     const cpu = process.cpuUsage();
-    const { ms, value: delivered } = await timed(() => runDispatcher(urls, jobs.slice(0, n), ctx.secret, { concurrency: PER_HOST, telemetry: { openTelemetry: mode !== 'off' } }));
+    const { ms, value: delivered } = await timed(() => runDispatcher(urls, jobs.slice(0, n), ctx.secret, { concurrency: PER_HOST, telemetry: { openTelemetry: mode === 'api' || mode === 'sdk' } }));
     const used = process.cpuUsage(cpu);
     await unregister?.();
     if (delivered !== n) throw new Error(`15 ${mode}: sent ${n}, delivered ${delivered}`);
     return { rate: (n / ms) * 1000, cpuUs: (used.user + used.system) / n };
   };
 
-  const modes: Mode[] = ['off', 'api', 'sdk'];
-  const rounds: Record<Mode, { rate: number; cpuUs: number }[]> = { off: [], api: [], sdk: [] };
+  const modes: Mode[] = ['off', 'api', 'sdk', 'sdkOnly'];
+  const rounds: Record<Mode, { rate: number; cpuUs: number }[]> = { off: [], api: [], sdk: [], sdkOnly: [] };
   const bar = ctx.progress('telemetry cost', (roundsWanted + 1) * modes.length);
   for (let r = 0; r <= roundsWanted; r++) {
     // Rotated and every other round reversed, so no mode always follows the same one.
@@ -144,6 +153,18 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   const sdk = ratio('sdk');
   const hookNs = hookNanoseconds();
   const share = hookNs / 1000 / cpu('off');
+  // Per attempt with the SDK: alternating short loops, the median of each pair's difference.
+  const unregister = registerSdk(new NoopExporter());
+  const pairs = Array.from({ length: 9 }, () => {
+    const bare = bareSpan(20_000);
+    return { bare, hooks: hooksPerAttempt(20_000) };
+  });
+  await unregister();
+  const bareNs = median(pairs.map((p) => p.bare));
+  const sdkHooksNs = median(pairs.map((p) => p.hooks));
+  const addedNs = median(pairs.map((p) => p.hooks - p.bare));
+  const sdkOnly = ratio('sdkOnly');
+  const overSdk = median(rounds.sdk.map((x, i) => x.rate / rounds.sdkOnly[i]!.rate));
   return {
     id: '15',
     title: 'telemetry cost',
@@ -158,7 +179,14 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
       { metric: 'CPU per message, off', unit: 'µs', dispatcher: cpu('off') },
       { metric: 'CPU per message, no SDK ÷ off', unit: '×', dispatcher: cpuRatio('api') },
       { metric: 'CPU per message, SDK ÷ off', unit: '×', dispatcher: cpuRatio('sdk') },
+      { metric: 'deliveries/s, SDK registered, dispatcher telemetry off', unit: '/s', dispatcher: rate('sdkOnly') },
+      { metric: 'SDK registered, dispatcher telemetry off ÷ off (throughput)', unit: '×', dispatcher: sdkOnly },
+      { metric: 'SDK, dispatcher telemetry on ÷ off (throughput)', unit: '×', dispatcher: overSdk },
+      { metric: 'CPU per message, SDK registered, dispatcher telemetry off ÷ off', unit: '×', dispatcher: cpuRatio('sdkOnly') },
+      { metric: 'per attempt with the SDK: bare span (start + end)', unit: 'ns', dispatcher: bareNs },
+      { metric: "per attempt with the SDK: the dispatcher's hooks", unit: 'ns', dispatcher: sdkHooksNs },
+      { metric: 'per attempt with the SDK: hooks − bare span', unit: 'ns', dispatcher: addedNs },
     ],
-    details: { hosts: HOSTS, perHost: PER_HOST, messages, rounds, spansExported: exporter.exported },
+    details: { hosts: HOSTS, perHost: PER_HOST, messages, rounds, spansExported: exporter.exported, perAttempt: pairs },
   };
 }

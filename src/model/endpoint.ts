@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describeRefusal, type AddressPolicy } from '../security/address-policy.js';
+import { EndpointCache, type ParsedUrl } from './endpoint-cache.js';
 import { checkHeaders, sameHeaders, snapshotHeaders, type HeaderSnapshot } from './endpoint-headers.js';
 import { WebhookError, describe } from '../core/errors.js';
 import { MAX_URL_LENGTH } from '../core/http-fields.js';
@@ -23,10 +24,10 @@ export class ResolvedEndpoint {
   readonly #secrets: readonly string[];
   readonly #keys: readonly KeyObject[];
 
-  constructor(url: URL, scheme: SignatureScheme, headers: string[], secrets: string[], keys: KeyObject[]) {
+  constructor(url: ParsedUrl, scheme: SignatureScheme, headers: string[], secrets: string[], keys: KeyObject[]) {
     this.url = url.href;
     this.origin = url.origin;
-    this.path = `${url.pathname}${url.search}`;
+    this.path = url.path;
     this.scheme = scheme;
     this.#headers = Object.freeze(headers);
     this.#secrets = Object.freeze(secrets);
@@ -124,11 +125,17 @@ function withoutCredentials(raw: string): string {
  * secret array elements), `signature`, and header names and values, compared on every call,
  * so a header changed in place (a revoked token) takes effect at the next send.
  *
+ * A new object is read and checked in full, in the same order, running the same getters; only
+ * the costly pure steps (URL parsing and the hostname check, key decoding) are remembered by
+ * content, per resolver and bounded (see {@link EndpointCache}): a new object with content
+ * already seen resolves to the same `ResolvedEndpoint`.
+ *
  * Endpoints are read as own properties only: a property inherited from a prototype (even
  * `Object.prototype`) is not part of an endpoint.
  */
 export class EndpointResolver {
   readonly #cache = new WeakMap<object, CacheEntry>();
+  readonly #byContent = new EndpointCache();
   readonly #owned: Record<SignatureScheme, ReadonlySet<string>>;
 
   /**
@@ -190,15 +197,37 @@ export class EndpointResolver {
     const headerSnapshot = snapshotHeaders(headers);
     const flat = checkHeaders(headerSnapshot, this.#owned[scheme]);
     const items = secretItems(secret);
+    const given = items ?? [secret];
+    const known = this.#byContent.endpoint(parsedUrl.href, scheme, flat, given) as ResolvedEndpoint | undefined;
+    // Not remembered by identity: an object with known content is most often a new one per
+    // send (a database row), and a WeakMap entry per object costs more than this whole path.
+    if (known !== undefined) return known;
     const keys = parseSecrets(scheme, items ?? secret);
     // parseSecrets accepted them, so they are strings.
-    const secrets = (items ?? [secret]) as string[];
-    const resolved = new ResolvedEndpoint(parsedUrl, scheme, flat, secrets.slice(), keys);
+    const resolved = new ResolvedEndpoint(parsedUrl, scheme, flat, given.slice() as string[], keys);
+    this.#byContent.remember(resolved);
     this.#cache.set(endpoint, { url, secret, secretItems: items, signature, headers, headerSnapshot, resolved });
     return resolved;
   }
 
-  #url(raw: unknown): URL {
+  /** How many URLs and endpoints this resolver remembers by content (bounded). */
+  get cached(): { urls: number; endpoints: number } {
+    return this.#byContent.size;
+  }
+
+  #url(raw: unknown): ParsedUrl {
+    if (typeof raw === 'string') {
+      const known = this.#byContent.url(raw);
+      if (known !== undefined) return known;
+    }
+    const url = this.#parseUrl(raw);
+    const parsed: ParsedUrl = { href: url.href, origin: url.origin, path: `${url.pathname}${url.search}` };
+    // #parseUrl refuses anything but a string.
+    this.#byContent.rememberUrl(raw as string, parsed);
+    return parsed;
+  }
+
+  #parseUrl(raw: unknown): URL {
     const expected = `Expected \`url\` to be an absolute http(s) URL of at most ${MAX_URL_LENGTH} characters`;
     if (typeof raw !== 'string') throw new WebhookError('WD_INVALID_ENDPOINT', `${expected}, got ${describe(raw)}`);
     if (raw.length > MAX_URL_LENGTH) throw new WebhookError('WD_INVALID_ENDPOINT', `${expected}, got ${raw.length} characters`);

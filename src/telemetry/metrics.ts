@@ -19,6 +19,12 @@ export class Instruments {
   readonly retries: Api.Counter;
   readonly duration: Api.Histogram;
   readonly #sources = new Set<GaugeSource>();
+  /**
+   * Deliveries counted but not yet added to the counter, per attribute set (`undefined`: no
+   * host attributes). One `add` per series at collection instead of one per message: the SDK
+   * runs its observable callbacks before it reads the counters, so a collection sees them all.
+   */
+  readonly #pendingDeliveries = new Map<Api.Attributes | undefined, number>();
   readonly #meter: Api.Meter;
   readonly #gauges: Api.Observable[];
 
@@ -44,6 +50,20 @@ export class Instruments {
     ];
   }
 
+  /** Counts one delivery; it reaches the counter at the next collection (or when a dispatcher closes). */
+  delivered(attrs: Api.Attributes | undefined): void {
+    this.#pendingDeliveries.set(attrs, (this.#pendingDeliveries.get(attrs) ?? 0) + 1);
+    // Without a meter that collects (the API alone), nothing flushes: keep the map small.
+    if (this.#pendingDeliveries.size > 10_000) this.flush();
+  }
+
+  /** Adds the deliveries counted since the last flush to the counter. */
+  flush(): void {
+    if (this.#pendingDeliveries.size === 0) return;
+    for (const [attrs, n] of this.#pendingDeliveries) this.deliveries.add(n, attrs);
+    this.#pendingDeliveries.clear();
+  }
+
   /** Observes `source` until {@link remove}: the meter provider holds it meanwhile. */
   add(source: GaugeSource): void {
     if (this.#sources.size === 0) this.#meter.addBatchObservableCallback(this.#observe, this.#gauges);
@@ -51,10 +71,13 @@ export class Instruments {
   }
 
   remove(source: GaugeSource): void {
+    // A closed dispatcher's deliveries are counted before its gauges stop being observed.
+    this.flush();
     if (this.#sources.delete(source) && this.#sources.size === 0) this.#meter.removeBatchObservableCallback(this.#observe, this.#gauges);
   }
 
   readonly #observe: Api.BatchObservableCallback = (observer) => {
+    this.flush();
     const [queued, inFlight, open] = this.#gauges as [Api.Observable, Api.Observable, Api.Observable];
     // One series per attribute set, summed over dispatchers: keyed by the attributes' origin.
     const series = new Map<string, { attrs: Api.Attributes | undefined; queued: number; inFlight: number }>();

@@ -59,8 +59,15 @@ export class OpenTelemetry {
   readonly #source: GaugeSource;
   /** `server.address`/`server.port` per origin: parsed once, not per attempt. */
   readonly #hosts = new Map<string, Api.Attributes>();
-  /** Each endpoint's URL with its query redacted, made once per endpoint (endpoints are cached and shared). */
-  readonly #redacted = new WeakMap<object, string>();
+  /**
+   * Each endpoint's span attributes (method, redacted URL, host), built once per endpoint:
+   * resolved endpoints are shared by every message to them, also when the caller hands over
+   * a new object with known content.
+   */
+  readonly #endpointAttrs = new WeakMap<object, Api.Attributes>();
+  /** The duration histogram's attributes per origin (or `''`) and outcome: the SDK keeps no reference, so one object serves every record. */
+  readonly #outcomeAttrs = new Map<string, Api.Attributes>();
+  readonly #spanOptions: Api.SpanOptions;
   /** Carries the flat header array through `propagation.inject`. */
   readonly #setter: Api.TextMapSetter<string[]> = { set: (carrier, key, value) => void carrier.push(key, value) };
 
@@ -74,6 +81,7 @@ export class OpenTelemetry {
     this.#api = api;
     this.#hostAttributes = hostAttributes;
     this.#tracer = api.trace.getTracer('webhook-dispatcher', VERSION);
+    this.#spanOptions = { kind: api.SpanKind.CLIENT };
     const instruments = (this.#instruments = Instruments.of(api.metrics.getMeter('webhook-dispatcher', VERSION)));
     this.#source = { stats, hostAttributes: (origin) => (hostAttributes ? this.#hostAttrs(origin) : undefined) };
     instruments.add(this.#source);
@@ -93,18 +101,15 @@ export class OpenTelemetry {
   attemptStarted(m: Message, headers: string[]): Api.Span {
     const api = this.#api;
     const parent = (m.trace as Api.Context | undefined) ?? api.context.active();
-    const span = this.#tracer.startSpan('POST', { kind: api.SpanKind.CLIENT }, parent);
+    const span = this.#tracer.startSpan('POST', this.#spanOptions, parent);
     // Attributes only for a span that records: without an SDK (or when sampled out) building
-    // them would be most of the cost of telemetry.
+    // them would be most of the cost of telemetry. The endpoint's are one object built once
+    // (not given to startSpan: the SDK copies start attributes twice before setting them).
     if (span.isRecording()) {
-      span.setAttributes({
-        'http.request.method': 'POST',
-        'url.full': this.#redactedUrl(m.endpoint),
-        ...this.#hostAttrs(m.endpoint.origin),
-        'webhook.event_type': m.event.type,
-        'webhook.event_id': m.event.id,
-        'webhook.message_id': m.id,
-      });
+      span.setAttributes(this.#spanAttrs(m.endpoint));
+      span.setAttribute('webhook.event_type', m.event.type);
+      span.setAttribute('webhook.event_id', m.event.id);
+      span.setAttribute('webhook.message_id', m.id);
       if (m.attempts > 1) span.setAttribute('http.request.resend_count', m.attempts - 1);
     }
     api.propagation.inject(api.trace.setSpan(parent, span), headers, this.#setter);
@@ -113,25 +118,29 @@ export class OpenTelemetry {
 
   attemptEnded(span: unknown, m: Message, result: AttemptResult): void {
     const s = span as Api.Span;
-    const api = this.#api;
-    const attrs = this.#hostAttributes ? this.#hostAttrs(m.endpoint.origin) : {};
+    const recording = s.isRecording();
     if (result.error !== undefined) {
-      s.setAttribute('error.type', result.error.code);
-      s.setStatus({ code: api.SpanStatusCode.ERROR, message: result.error.message });
-      this.#instruments.duration.record(result.latencyMs / 1000, { ...attrs, 'error.type': result.error.code });
-    } else {
-      s.setAttribute('http.response.status_code', result.status);
-      if (result.status >= 400) {
-        s.setAttribute('error.type', String(result.status));
-        s.setStatus({ code: api.SpanStatusCode.ERROR });
+      if (recording) {
+        s.setAttribute('error.type', result.error.code);
+        s.setStatus({ code: this.#api.SpanStatusCode.ERROR, message: result.error.message });
       }
-      this.#instruments.duration.record(result.latencyMs / 1000, { ...attrs, 'http.response.status_code': result.status });
+      this.#instruments.duration.record(result.latencyMs / 1000, this.#outcome(m.endpoint.origin, 'error.type', result.error.code));
+    } else {
+      if (recording) {
+        s.setAttribute('http.response.status_code', result.status);
+        if (result.status >= 400) {
+          s.setAttribute('error.type', String(result.status));
+          s.setStatus({ code: this.#api.SpanStatusCode.ERROR });
+        }
+      }
+      this.#instruments.duration.record(result.latencyMs / 1000, this.#outcome(m.endpoint.origin, 'http.response.status_code', result.status));
     }
     s.end();
   }
 
   delivered(m: Message): void {
-    this.#instruments.deliveries.add(1, this.#hostAttributes ? this.#hostAttrs(m.endpoint.origin) : undefined);
+    // Counted here, added to the SDK's counter in one call per series when the meter collects.
+    this.#instruments.delivered(this.#hostAttributes ? this.#hostAttrs(m.endpoint.origin) : undefined);
   }
 
   failed(m: Message, reason: FailureReason): void {
@@ -142,10 +151,26 @@ export class OpenTelemetry {
     this.#instruments.retries.add(1, this.#hostAttributes ? this.#hostAttrs(m.endpoint.origin) : undefined);
   }
 
-  #redactedUrl(endpoint: Message['endpoint']): string {
-    let url = this.#redacted.get(endpoint);
-    if (url === undefined) this.#redacted.set(endpoint, (url = redactQuery(endpoint.url)));
-    return url;
+  #spanAttrs(endpoint: Message['endpoint']): Api.Attributes {
+    let attrs = this.#endpointAttrs.get(endpoint);
+    if (attrs === undefined) {
+      attrs = { 'http.request.method': 'POST', 'url.full': redactQuery(endpoint.url), ...this.#hostAttrs(endpoint.origin) };
+      this.#endpointAttrs.set(endpoint, attrs);
+    }
+    return attrs;
+  }
+
+  /** The histogram's attributes for one outcome: the host's (when asked) and the status or error. */
+  #outcome(origin: string, name: 'http.response.status_code' | 'error.type', value: number | string): Api.Attributes {
+    const key = this.#hostAttributes ? `${origin} ${value}` : String(value);
+    let attrs = this.#outcomeAttrs.get(key);
+    if (attrs === undefined) {
+      attrs = { ...(this.#hostAttributes ? this.#hostAttrs(origin) : {}), [name]: value };
+      // Bounded like the hosts: statuses and error codes are few, hosts may not be.
+      if (this.#outcomeAttrs.size >= 10_000) this.#outcomeAttrs.clear();
+      this.#outcomeAttrs.set(key, attrs);
+    }
+    return attrs;
   }
 
   #hostAttrs(origin: string): Api.Attributes {

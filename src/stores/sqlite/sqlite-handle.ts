@@ -3,16 +3,29 @@ import type { MessageStore } from '../../persistence/store.js';
 
 /**
  * The connection behind a SQLite store, for tests that must reach under it (fill the disk with
- * `max_page_count`, force a checkpoint). Not exported by the package: `./sqlite` exposes only
- * `sqliteStore`.
+ * `max_page_count`, force a checkpoint), and the busy time of a worker store's thread, for the
+ * benchmarks. Not exported by the package: `./sqlite` exposes only `sqliteStore`.
  */
 const handles = new WeakMap<MessageStore, () => BetterSqlite3.Database | undefined>();
+const workers = new WeakMap<MessageStore, () => number>();
 
 export function registerHandle(store: MessageStore, connection: () => BetterSqlite3.Database | undefined): void {
   handles.set(store, connection);
 }
 
-/** The open connection of a store made by `sqliteStore`, if any. */
+/** The open connection of a store made by `sqliteStore`, if any (none with `worker: true`: it lives on the worker's thread). */
 export function connectionOf(store: MessageStore): BetterSqlite3.Database | undefined {
   return handles.get(store)?.();
+}
+
+export function registerWorker(store: MessageStore, busyMs: () => number): void {
+  workers.set(store, busyMs);
+}
+
+/**
+ * Milliseconds the worker threads of a `worker: true` store were busy (event-loop active time,
+ * every worker it started, up to now or its close); `undefined` for any other store.
+ */
+export function workerBusyMsOf(store: MessageStore): number | undefined {
+  return workers.get(store)?.();
 }

@@ -7,6 +7,7 @@ import type { MessageRecord } from '../../model/message-record.js';
 import type { DeadLetter, DeadLetterQuery, MessageHistory, MessageStore, StoreOp } from '../../persistence/store.js';
 import { storeUnavailable } from '../../persistence/store-errors.js';
 import { checkOps } from '../common/store-query.js';
+import { registerWorker } from './sqlite-handle.js';
 import { fromWire, reviveRecord, type Answer, type Method, type WorkerSettings } from './sqlite-wire.js';
 
 interface Waiting {
@@ -35,11 +36,14 @@ export class SqliteWorkerStore implements MessageStore {
   #died: WebhookError | undefined;
   readonly #waiting = new Map<number, Waiting>();
   #next = 1;
+  /** Busy time of the workers that are gone, for {@link workerBusyMsOf}. */
+  #busyMs = 0;
 
   constructor(path: string, key: Buffer, synchronous: 'normal' | 'full') {
     this.#path = path;
     this.#key = key;
     this.#synchronous = synchronous;
+    registerWorker(this, () => this.#busyMs + (this.#worker?.performance.eventLoopUtilization().active ?? 0));
   }
 
   open(): Promise<void> {
@@ -55,7 +59,7 @@ export class SqliteWorkerStore implements MessageStore {
     try {
       await this.#ask(worker, 'open', undefined, `Cannot open the SQLite store at \`${this.#path}\``);
     } catch (error) {
-      this.#worker = undefined;
+      this.#retire(worker);
       await worker.terminate().catch(() => undefined);
       throw error;
     }
@@ -91,7 +95,7 @@ export class SqliteWorkerStore implements MessageStore {
   /** The worker is gone: everything waiting on it fails, and so does every later call. */
   #lost(worker: Worker, error: WebhookError): void {
     if (this.#worker !== worker) return;
-    this.#worker = undefined;
+    this.#retire(worker);
     this.#open = false;
     if (!this.#closed) this.#died ??= error;
     for (const waiting of this.#waiting.values()) waiting.reject(error);
@@ -131,9 +135,16 @@ export class SqliteWorkerStore implements MessageStore {
     try {
       await this.#ask(worker, 'close', undefined, `Closing the SQLite store at \`${this.#path}\` failed`);
     } finally {
-      this.#worker = undefined;
+      this.#retire(worker);
       await worker.terminate().catch(() => undefined);
     }
+  }
+
+  /** Forgets the current worker, keeping its busy time. */
+  #retire(worker: Worker): void {
+    if (this.#worker !== worker) return;
+    this.#busyMs += worker.performance.eventLoopUtilization().active;
+    this.#worker = undefined;
   }
 
   write(ops: readonly StoreOp[]): Promise<void> {

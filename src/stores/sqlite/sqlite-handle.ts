@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { MessageStore } from '../../persistence/store.js';
 
@@ -7,7 +8,15 @@ import type { MessageStore } from '../../persistence/store.js';
  * benchmarks. Not exported by the package: `./sqlite` exposes only `sqliteStore`.
  */
 const handles = new WeakMap<MessageStore, () => BetterSqlite3.Database | undefined>();
-const workers = new WeakMap<MessageStore, () => number>();
+/** What a `worker: true` store shows of its thread. */
+export interface WorkerView {
+  /** Milliseconds its workers were busy (event-loop active time), every worker it started, up to now or its close. */
+  busyMs(): number;
+  /** The running worker, if any: tests kill it. */
+  worker(): Worker | undefined;
+}
+
+const workers = new WeakMap<MessageStore, WorkerView>();
 
 export function registerHandle(store: MessageStore, connection: () => BetterSqlite3.Database | undefined): void {
   handles.set(store, connection);
@@ -18,8 +27,13 @@ export function connectionOf(store: MessageStore): BetterSqlite3.Database | unde
   return handles.get(store)?.();
 }
 
-export function registerWorker(store: MessageStore, busyMs: () => number): void {
-  workers.set(store, busyMs);
+export function registerWorker(store: MessageStore, view: WorkerView): void {
+  workers.set(store, view);
+}
+
+/** The running worker thread of a `worker: true` store. */
+export function workerOf(store: MessageStore): Worker | undefined {
+  return workers.get(store)?.worker();
 }
 
 /**
@@ -27,5 +41,5 @@ export function registerWorker(store: MessageStore, busyMs: () => number): void 
  * every worker it started, up to now or its close); `undefined` for any other store.
  */
 export function workerBusyMsOf(store: MessageStore): number | undefined {
-  return workers.get(store)?.();
+  return workers.get(store)?.busyMs();
 }

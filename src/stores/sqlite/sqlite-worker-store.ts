@@ -43,7 +43,7 @@ export class SqliteWorkerStore implements MessageStore {
     this.#path = path;
     this.#key = key;
     this.#synchronous = synchronous;
-    registerWorker(this, () => this.#busyMs + (this.#worker?.performance.eventLoopUtilization().active ?? 0));
+    registerWorker(this, { busyMs: () => this.#busyMs + (this.#worker?.performance.eventLoopUtilization().active ?? 0), worker: () => this.#worker });
   }
 
   open(): Promise<void> {

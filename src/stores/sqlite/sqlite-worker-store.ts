@@ -71,7 +71,7 @@ export class SqliteWorkerStore implements MessageStore {
     let worker: Worker;
     try {
       const script = workerScript();
-      worker = new Worker(script.script, { workerData: settings, ...(script.eval && { eval: true }) });
+      worker = new Worker(script.script, { workerData: settings, execArgv: workerExecArgv(), ...(script.eval && { eval: true }) });
     } catch (error) {
       throw storeUnavailable(`Cannot start the SQLite store's worker for \`${this.#path}\``, error);
     }
@@ -197,4 +197,23 @@ function workerScript(): { script: string | URL; eval?: true } {
   // `require.resolve` picks the CommonJS build of `tsx/esm/api`; its ES module build sits beside it.
   const tsx = new URL('./dist/esm/api/index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'))).href;
   return { script: `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(ts)}); });`, eval: true };
+}
+
+/**
+ * The process's Node options for the worker, without those about the main script's own input
+ * (`node --input-type=module -e '…'`): a worker refuses `--input-type` for its file entry.
+ */
+function workerExecArgv(): string[] {
+  const args: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg.startsWith('--input-type=')) continue;
+    if (arg === '--input-type' || arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') {
+      i++;
+      continue;
+    }
+    args.push(arg);
+  }
+  return args;
 }

@@ -30,22 +30,28 @@ export interface WireError {
   code: WebhookErrorCode | undefined;
   message: string;
   refused?: RefusedOp;
+  /** The cause's message and code (SQLite's or the system's), for the error's `cause`. */
+  cause?: { message: string; code?: string };
 }
 
 export function toWire(error: unknown): WireError {
   const refused = refusedOpOf(error);
   const code = (error as { code?: unknown } | null)?.code;
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  const causeCode = (cause as { code?: unknown } | null | undefined)?.code;
   return {
     code: error instanceof WebhookError ? (code as WebhookErrorCode) : undefined,
     message: error instanceof Error ? error.message : String(error),
     ...(refused !== undefined && { refused }),
+    ...(cause instanceof Error && { cause: { message: cause.message, ...(typeof causeCode === 'string' && { code: causeCode }) } }),
   };
 }
 
 /** The worker's error as the caller's `WebhookError` (a non-library error becomes `WD_STORE_UNAVAILABLE`). */
 export function fromWire(wire: WireError, what: string): WebhookError {
   if (wire.code === undefined) return storeUnavailable(what, new Error(wire.message));
-  const error = new WebhookError(wire.code, wire.message);
+  const cause = wire.cause === undefined ? undefined : Object.assign(new Error(wire.cause.message), wire.cause.code === undefined ? {} : { code: wire.cause.code });
+  const error = new WebhookError(wire.code, wire.message, cause === undefined ? undefined : { cause });
   if (wire.refused !== undefined) Object.defineProperty(error, REFUSED_OP, { value: wire.refused });
   return error;
 }

@@ -71,7 +71,15 @@ export class SqliteWorkerStore implements MessageStore {
     let worker: Worker;
     try {
       const script = workerScript();
-      worker = new Worker(script.script, { workerData: settings, execArgv: workerExecArgv(), ...(script.eval && { eval: true }) });
+      const spawn = (execArgv: string[] | undefined) => new Worker(script.script, { workerData: settings, ...(execArgv && { execArgv }), ...(script.eval && { eval: true }) });
+      const execArgv = workerExecArgv();
+      try {
+        worker = spawn(execArgv);
+      } catch (error) {
+        // Options a worker takes only by inheritance (V8's, like `--expose-gc`): none, then.
+        if (execArgv === undefined || (error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+        worker = spawn([]);
+      }
     } catch (error) {
       throw storeUnavailable(`Cannot start the SQLite store's worker for \`${this.#path}\``, error);
     }
@@ -200,12 +208,14 @@ function workerScript(): { script: string | URL; eval?: true } {
 }
 
 /**
- * The process's Node options for the worker, without those about the main script's own input
- * (`node --input-type=module -e '…'`): a worker refuses `--input-type` for its file entry.
+ * The process's Node options for the worker: inherited as they are (`undefined`), unless they
+ * are about the main script's own input (`node --input-type=module -e '…'`), which a worker
+ * refuses for its entry: then the others.
  */
-function workerExecArgv(): string[] {
-  const args: string[] = [];
+function workerExecArgv(): string[] | undefined {
   const argv = process.execArgv;
+  if (!argv.some((arg) => arg === '--input-type' || arg.startsWith('--input-type='))) return undefined;
+  const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg.startsWith('--input-type=')) continue;

@@ -58,7 +58,7 @@ export function fromWire(wire: WireError, what: string): WebhookError {
 
 /** A structured clone turns a `Buffer` into a plain `Uint8Array`: a record's body is a `Buffer` again, sharing the copy's memory. */
 export function reviveRecord(record: MessageRecord): MessageRecord {
-  const body = record.body as Uint8Array;
-  if (!Buffer.isBuffer(body)) record.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const body: unknown = record.body;
+  if (body instanceof Uint8Array && !Buffer.isBuffer(body)) record.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   return record;
 }

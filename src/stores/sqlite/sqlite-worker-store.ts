@@ -110,11 +110,11 @@ export class SqliteWorkerStore implements MessageStore {
     this.#waiting.clear();
   }
 
-  #ask<T>(worker: Worker, method: Method, arg: unknown, what: string): Promise<T> {
+  #ask<T>(worker: Worker, method: Method, arg: unknown, what: string, transfer?: ArrayBuffer[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const id = this.#next++;
       try {
-        worker.postMessage({ id, method, arg });
+        worker.postMessage({ id, method, arg }, transfer);
       } catch (error) {
         reject(storeUnavailable(`${what}: the request could not be handed to the store's worker`, error));
         return;
@@ -125,13 +125,13 @@ export class SqliteWorkerStore implements MessageStore {
   }
 
   /** A call to the open store's worker. */
-  #call<T>(method: Method, arg: unknown, what: string): Promise<T> {
+  #call<T>(method: Method, arg: unknown, what: string, transfer?: ArrayBuffer[]): Promise<T> {
     const worker = this.#worker;
     if (worker === undefined || !this.#open) {
       const why = this.#died !== undefined ? `unavailable: ${this.#died.message}` : this.#closed ? 'closed' : 'not open yet: call `open()` first';
       return Promise.reject(new WebhookError('WD_STORE_UNAVAILABLE', `The SQLite store at \`${this.#path}\` is ${why}`));
     }
-    return this.#ask<T>(worker, method, arg, what);
+    return this.#ask<T>(worker, method, arg, what, transfer);
   }
 
   async close(): Promise<void> {
@@ -162,7 +162,16 @@ export class SqliteWorkerStore implements MessageStore {
       return Promise.reject(error);
     }
     if (ops.length === 0) return this.#open ? Promise.resolve() : this.#call('write', ops, '');
-    return this.#call('write', ops, `Writing ${ops.length} operations to the SQLite store at \`${this.#path}\` failed`);
+    // A body is mostly a slice of Node's shared 8 KiB Buffer pool, and a structured clone copies
+    // a view's whole ArrayBuffer: each body goes in an exact copy of its own, transferred.
+    const transfer: ArrayBuffer[] = [];
+    const wire = ops.map((op) => {
+      if (op.op !== 'accept' || !(op.record.body instanceof Uint8Array)) return op;
+      const body = new Uint8Array(op.record.body);
+      transfer.push(body.buffer);
+      return { ...op, record: { ...op.record, body } };
+    });
+    return this.#call('write', wire, `Writing ${ops.length} operations to the SQLite store at \`${this.#path}\` failed`, transfer);
   }
 
   async pending(query: { origin?: string; afterId?: string; limit: number }): Promise<MessageRecord[]> {

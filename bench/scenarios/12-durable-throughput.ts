@@ -11,14 +11,15 @@
  * Per run: deliveries/s, process CPU per message (user + system, every thread), the main
  * thread's own CPU per message (its schedstat on Linux), the store worker's busy time per
  * message (its event-loop active time) and main-thread busy time per message (event-loop active
- * time; wall time, so on a loaded machine it counts the thread's waits for a core too).
+ * time). Both busy times are wall time: on a loaded machine they count a thread's waits for a
+ * core too, so the worker's CPU is better read as every thread's CPU minus the main thread's.
  * Figures are the median round; the ratio is the median of each round's.
  * Also shown: messages per store transaction (what group commit batched) and the share of
  * messages read back from disk: callers outrun delivery, so a host's backlog passes its
  * in-memory window and the rest is paged back in, as it would in any burst.
  * Targets (issue 22), for the worker store: SQLite ≥ 0.85× memory, and main-thread CPU per
- * message ≤ 1.15× the memory store's. A last pair of runs with one awaiting caller (a commit per
- * message) is shown without a target.
+ * message ≤ 1.15× the memory store's. A last run of each mode with one awaiting caller (a commit
+ * per message) is shown without a target.
  */
 import { Dispatcher } from '../../src/index.js';
 import type { Context, ScenarioResult } from '../lib/context.js';

@@ -140,18 +140,20 @@ export class SqliteWorkerStore implements MessageStore {
     this.#closed = true;
     this.#open = false;
     if (worker === undefined) return;
+    // Sampled now: a worker that has exited reports no busy time.
+    const busy = worker.performance.eventLoopUtilization().active;
     try {
       await this.#ask(worker, 'close', undefined, `Closing the SQLite store at \`${this.#path}\` failed`);
     } finally {
-      this.#retire(worker);
+      this.#retire(worker, busy);
       await worker.terminate().catch(() => undefined);
     }
   }
 
   /** Forgets the current worker, keeping its busy time. */
-  #retire(worker: Worker): void {
+  #retire(worker: Worker, busySampled = 0): void {
     if (this.#worker !== worker) return;
-    this.#busyMs += worker.performance.eventLoopUtilization().active;
+    this.#busyMs += Math.max(busySampled, worker.performance.eventLoopUtilization().active);
     this.#worker = undefined;
   }
 

@@ -6,7 +6,9 @@
  * concurrent callers are what group commit batches); a run ends when `close()` has written the
  * last ends. The store is opened (`ready()`) before the clock starts.
  *
- * Three modes: the memory store, `sqliteStore` on the main thread (the default) and
+ * Four modes: the memory store; the floor, a memory store that says it is durable (the
+ * dispatcher's whole durable path: records, group commit, sends awaiting commits, with no disk
+ * behind it: what no store can go below); `sqliteStore` on the main thread (the default); and
  * `sqliteStore({ worker: true })`, whose connection, sealing and commits run on a worker thread.
  * Per run: deliveries/s, process CPU per message (user + system, every thread), the main
  * thread's own CPU per message (its schedstat on Linux), the store worker's busy time per
@@ -21,7 +23,7 @@
  * message ≤ 1.15× the memory store's. A last run of each mode with one awaiting caller (a commit
  * per message) is shown without a target.
  */
-import { Dispatcher } from '../../src/index.js';
+import { Dispatcher, MemoryStore } from '../../src/index.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
 import { workerBusyMsOf } from '../../src/stores/sqlite/sqlite-handle.js';
 import { costOf, counted, produce, tempStore, type Cost, type StoreCounts } from '../lib/durable.js';
@@ -32,8 +34,8 @@ const HOSTS = 10;
 const PER_HOST = 8;
 const CALLERS = 64;
 
-type Mode = 'memory' | 'sqlite' | 'worker';
-const MODES: Mode[] = ['memory', 'sqlite', 'worker'];
+type Mode = 'memory' | 'floor' | 'sqlite' | 'worker';
+const MODES: Mode[] = ['memory', 'floor', 'sqlite', 'worker'];
 type Run = Cost & Partial<StoreCounts> & { workerUs?: number };
 
 export async function run(ctx: Context): Promise<ScenarioResult> {
@@ -47,10 +49,10 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   const measured = async (mode: Mode, total: number, callers: number): Promise<Run> => {
     await rx.configure({}, { secret: ctx.secret, verifyEvery: 97 });
     await rx.reset();
-    const file = mode === 'memory' ? undefined : tempStore('throughput');
+    const file = mode === 'sqlite' || mode === 'worker' ? tempStore('throughput') : undefined;
     try {
       const store = file === undefined ? undefined : counted(file.open({ worker: mode === 'worker' }));
-      const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1, ...(store ? { store: store.store } : {}) });
+      const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1, ...(store ? { store: store.store } : mode === 'floor' ? { store: new MemoryStore({ durable: true }) } : {}) });
       let delivered = 0;
       let failed = 0;
       d.on('delivered', () => delivered++);
@@ -73,7 +75,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   };
 
   const bar = ctx.progress('SQLite vs memory', (rounds + 2) * MODES.length);
-  const results: Record<Mode, Run[]> = { memory: [], sqlite: [], worker: [] };
+  const results: Record<Mode, Run[]> = { memory: [], floor: [], sqlite: [], worker: [] };
   for (let r = 0; r <= rounds; r++) {
     // A quarter-size warm-up round first; then the order rotates so no mode always runs right
     // after the same other's garbage.
@@ -123,6 +125,9 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
       { metric: 'deliveries/s, memory store', unit: '/s', dispatcher: m('memory', rate) },
       { metric: 'CPU per message (every thread), memory store', unit: 'µs', dispatcher: m('memory', cpu) },
       { metric: 'main-thread CPU per message, memory store', unit: 'µs', dispatcher: m('memory', mainCpu) },
+      { metric: 'floor: memory store as durable (the dispatcher’s durable path, no disk) ÷ memory', unit: '×', dispatcher: paired('floor', (s, mem) => rate(s) / rate(mem)) },
+      { metric: 'floor: main-thread CPU per message', unit: 'µs', dispatcher: m('floor', mainCpu) },
+      { metric: 'floor: main-thread CPU ÷ memory’s', unit: '×', dispatcher: paired('floor', (s, mem) => mainCpu(s) / mainCpu(mem)) },
       ...perStore('sqlite'),
       ...perStore('worker'),
       { metric: 'store worker busy per message (its event loop active)', unit: 'µs', dispatcher: m('worker', (c) => (c.workerUs ?? NaN) / messages) },

@@ -24,9 +24,9 @@ interface Run {
 }
 
 /** Starts the sender; kills it `afterMs` after it is ready (or lets a drain run end). */
-function runSender(args: string[], afterMs: number | undefined): Promise<Run> {
+function runSender(args: string[], afterMs: number | undefined, worker: boolean): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: worker ? { ...process.env, WD_TEST_SQLITE_WORKER: '1' } : process.env });
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       const before = out;
@@ -42,7 +42,8 @@ function runSender(args: string[], afterMs: number | undefined): Promise<Run> {
   });
 }
 
-describe('crash torture on SQLite', () => {
+// `worker`: the sender's store runs its connection on a worker thread (`sqliteStore({ worker: true })`).
+describe.each([{ worker: false }, { worker: true }])('crash torture on SQLite (worker thread: $worker)', ({ worker }) => {
   it('loses no message whose receipt resolved, across 10 SIGKILLs at random instants', async () => {
     const received = new Map<string, number>();
     const rx = await Receiver.start((request) => {
@@ -51,15 +52,15 @@ describe('crash torture on SQLite', () => {
       return { kind: 'status', status: 200 };
     });
     rx.keepRequests = false;
-    const path = join(dir, 'torture.db');
+    const path = join(dir, `torture-${worker}.db`);
     const key = randomBytes(32).toString('base64');
     const resolved: string[] = [];
     try {
       for (let kill = 0; kill < 10; kill++) {
-        const run = await runSender([path, key, rx.url(), 'send', String(kill * 1_000_000)], 150 + Math.floor(Math.random() * 400));
+        const run = await runSender([path, key, rx.url(), 'send', String(kill * 1_000_000)], 150 + Math.floor(Math.random() * 400), worker);
         resolved.push(...run.receipts);
       }
-      const drain = await runSender([path, key, rx.url(), 'drain', '0'], undefined);
+      const drain = await runSender([path, key, rx.url(), 'drain', '0'], undefined, worker);
       expect(drain.out).toMatch(/D accepted=\d+/);
     } finally {
       await rx.stop();

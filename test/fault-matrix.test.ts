@@ -176,14 +176,14 @@ const disk = mountSmallDisk();
 const diskMissing = typeof disk === 'string' ? disk : undefined;
 if (typeof disk !== 'string') process.once('exit', () => disk.unmount());
 
-describe.skipIf(diskMissing !== undefined)(`the disk full under sqliteStore${diskMissing ? ` (skipped: ${diskMissing})` : ''}`, () => {
+describe.skipIf(diskMissing !== undefined).each([{ worker: false }, { worker: true }])(`the disk full under sqliteStore (worker thread: $worker)${diskMissing ? ` (skipped: ${diskMissing})` : ''}`, ({ worker }) => {
   it('sends are refused while it is full and accepted once there is room; every accepted message ends once', async () => {
     const { dir } = disk as { dir: string };
     const receiver = await Receiver.start(() => ok);
     cleanup.push(() => receiver.stop());
     // A receiver that is down at first: accepted messages wait in the store while the disk fills.
     await receiver.down();
-    const d = testDispatcher({ store: sqliteStore({ path: join(dir, 'webhooks.db'), encryptionKey: KEY }), retry: { attempts: 1_000, baseDelayMs: 20, maxDelayMs: 50 }, breaker: false });
+    const d = testDispatcher({ store: sqliteStore({ path: join(dir, `webhooks-${worker}.db`), encryptionKey: KEY, worker }), retry: { attempts: 1_000, baseDelayMs: 20, maxDelayMs: 50 }, breaker: false });
     cleanup.push(() => d.close({ timeoutMs: 2_000 }));
     const run = new Ledger(d);
     await d.ready();

@@ -69,6 +69,29 @@ describe('the built package', () => {
     expect(out.trim()).toBe('function function');
   });
 
+  it('runs the SQLite store on its worker thread from the built files: the compiled worker script ships beside the store', () => {
+    expect(existsSync(join(root, 'dist/stores/sqlite/sqlite-worker.js'))).toBe(true);
+    // Plain node, no TypeScript loader: only the compiled worker can load.
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `const { sqliteStore } = await import('webhook-dispatcher/sqlite');
+       const { mkdtempSync, rmSync } = await import('node:fs');
+       const { tmpdir } = await import('node:os');
+       const { join } = await import('node:path');
+       const dir = mkdtempSync(join(tmpdir(), 'wd-pkg-'));
+       const store = sqliteStore({ path: join(dir, 'w.db'), encryptionKey: Buffer.alloc(32, 7), worker: true });
+       await store.open();
+       const record = { id: '01900000-0000-7000-8000-000000000001', eventId: 'e', eventType: 't', body: Buffer.from('{}'), url: 'https://a.example/', origin: 'https://a.example', scheme: 'standard', secrets: ['s'], headers: [], acceptedAt: 1, expiresAt: 2, maxAttempts: 1, attempts: 0, dueAt: 1, idempotencyKey: null, last: null };
+       await store.write([{ op: 'accept', record }]);
+       const back = await store.get(record.id);
+       await store.close();
+       rmSync(dir, { recursive: true });
+       console.log(Buffer.isBuffer(back.body), back.secrets[0]);`,
+    ]);
+    expect(out.trim()).toBe('true s');
+  });
+
   it('loads ./postgres by its name without loading pg (an optional peer: the app brings its Pool)', () => {
     const out = node([
       '--input-type=module',

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../src/stores/sqlite/sqlite-store.js';
 import { KEY, accept, record, tempDir } from './support/store-fixtures.js';
 
@@ -15,11 +15,14 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
+/** The children's store: `sqliteStore({ worker: true })` when set (the fixtures read it from the environment). */
+let childEnv: NodeJS.ProcessEnv = process.env;
+
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 /** A child on `fixture`, killed after the test if still running; `lines` gets its stdout lines as they come. */
 function child(name: string, args: string[]): { proc: ChildProcessWithoutNullStreams; lines: string[]; next: (count: number) => Promise<void>; exited: Promise<number | string> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fixture(name), ...args], { stdio: 'pipe' });
+  const proc = spawn(process.execPath, ['--import', 'tsx', fixture(name), ...args], { stdio: 'pipe', env: childEnv });
   proc.stderr.pipe(process.stderr);
   const lines: string[] = [];
   const waiting: { count: number; resolve: () => void }[] = [];
@@ -65,7 +68,11 @@ function integrity(path: string): unknown {
 }
 
 // Several child processes start with tsx each: seconds apiece on a loaded two-core machine.
-describe('a SQLite file in use by another process', () => {
+describe.each([{ worker: false }, { worker: true }])('a SQLite file in use by another process (worker thread: $worker)', ({ worker }) => {
+  beforeEach(() => {
+    childEnv = worker ? { ...process.env, WD_TEST_SQLITE_WORKER: '1' } : process.env;
+  });
+
   it('is refused to a second process while the first keeps writing, stays whole, and opens once the first is killed', async () => {
     const tmp = tempDir();
     cleanup.push(tmp.cleanup);
@@ -110,11 +117,11 @@ describe('a SQLite file in use by another process', () => {
     const tmp = tempDir();
     cleanup.push(tmp.cleanup);
     const path = tmp.file();
-    const first = sqliteStore({ path, encryptionKey: KEY });
+    const first = sqliteStore({ path, encryptionKey: KEY, worker });
     cleanup.push(() => first.close());
     await first.open();
     // The refused open must not touch the file in a way that drops the first store's lock.
-    const second = sqliteStore({ path, encryptionKey: KEY });
+    const second = sqliteStore({ path, encryptionKey: KEY, worker });
     await expect(second.open()).rejects.toMatchObject({ code: 'WD_STORE_UNAVAILABLE' });
     expect(await openFrom(path, 'store')).toEqual(refused);
     await first.write([accept(record())]);

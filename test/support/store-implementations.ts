@@ -89,6 +89,32 @@ export function storeImplementations(): Implementation[] {
       unopened: () => sqliteStore({ path: join(tmpdir(), 'never-opened.db'), encryptionKey: KEY }),
     },
     {
+      name: 'sqliteStore, worker thread (temp file)',
+      durable: true,
+      keepsDelivered: true,
+      async make() {
+        const tmp = tempDir();
+        let store = sqliteStore({ path: tmp.file(), encryptionKey: KEY, worker: true });
+        await store.open();
+        return {
+          get store() {
+            return store;
+          },
+          async reopen() {
+            await store.close();
+            store = sqliteStore({ path: tmp.file(), encryptionKey: KEY.toString('base64'), worker: true });
+            await store.open();
+            return store;
+          },
+          async dispose() {
+            await store.close();
+            tmp.cleanup();
+          },
+        };
+      },
+      unopened: () => sqliteStore({ path: join(tmpdir(), 'never-opened.db'), encryptionKey: KEY, worker: true }),
+    },
+    {
       name: `postgresStore (a schema per store)${pgSkipNote}`,
       durable: true,
       keepsDelivered: true,

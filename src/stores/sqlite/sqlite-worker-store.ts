@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { WebhookError } from '../../core/errors.js';
 import type { MessageRecord } from '../../model/message-record.js';
 import type { DeadLetter, DeadLetterQuery, MessageHistory, MessageStore, StoreOp } from '../../persistence/store.js';
-import { storeUnavailable } from '../../persistence/store-errors.js';
+import { outcomeUnknown, storeUnavailable } from '../../persistence/store-errors.js';
 import { checkOps } from '../common/store-query.js';
 import { registerWorker } from './sqlite-handle.js';
 import { fromWire, reviveRecord, type Answer, type Method, type WorkerSettings } from './sqlite-wire.js';
@@ -14,6 +14,7 @@ interface Waiting {
   resolve(value: unknown): void;
   reject(error: unknown): void;
   what: string;
+  method: Method;
 }
 
 /**
@@ -106,7 +107,11 @@ export class SqliteWorkerStore implements MessageStore {
     this.#retire(worker);
     this.#open = false;
     if (!this.#closed) this.#died ??= error;
-    for (const waiting of this.#waiting.values()) waiting.reject(error);
+    for (const waiting of this.#waiting.values()) {
+      // A worker lost between its COMMIT and its answer may have applied the write.
+      if (waiting.method === 'write') waiting.reject(outcomeUnknown(new WebhookError('WD_STORE_UNAVAILABLE', `${error.message}, with a write on its way: whether it applied is unknown`, { cause: error })));
+      else waiting.reject(error);
+    }
     this.#waiting.clear();
   }
 
@@ -120,7 +125,7 @@ export class SqliteWorkerStore implements MessageStore {
         return;
       }
       if (this.#waiting.size === 0) worker.ref();
-      this.#waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, what });
+      this.#waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, what, method });
     });
   }
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import type { WebhookError } from '../core/errors.js';
+import { WebhookError, reasonOf } from '../core/errors.js';
 import type { GroupCommit } from './group-commit.js';
 import type { Message } from '../model/message.js';
 import { lastRecord, toRecord } from '../model/message-record.js';
@@ -133,6 +133,24 @@ export class Journal {
     } finally {
       leases.held.drop(m.id);
     }
+  }
+
+  /**
+   * The dead letter `originalId` was replayed as `replayId`, whose accept is committed (durable)
+   * or taken (memory): written through the group commit, after everything journaled before it
+   * (the original's end among it). Resolves once written, never rejects: the replay stands
+   * either way. A store that refuses it (the original is not a dead letter: a replay of a
+   * delivered message, or one pruned meanwhile) has nothing to mark; any other failure is the
+   * store's trouble, reported to `onError`.
+   */
+  replayed(originalId: string, replayId: string): Promise<void> {
+    const op: StoreOp = { op: 'replayed', id: originalId, as: replayId, at: this.clock.now() };
+    const written = this.commit !== undefined ? this.commit.add(op) : this.store.write([op]);
+    return written.catch((error: unknown) => {
+      if (refusedOpOf(error) !== undefined) return;
+      // Said in the warning's own words: which dead letter stays unmarked, though replayed.
+      this.onError(new WebhookError('WD_STORE_UNAVAILABLE', `Could not record that message \`${originalId}\` was replayed as \`${replayId}\`: ${reasonOf(error)}`, { cause: error }));
+    });
   }
 
   #writeMemory(ops: StoreOp[]): void {

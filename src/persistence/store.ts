@@ -119,7 +119,7 @@ export interface DeadLetter extends Failed {
   /**
    * Present once the dead letter was replayed: the `messageId` of its newest replay (the new
    * message `replay` accepted; follow it with `history`). Recorded once that message's accept
-   * committed, so a replay `replay` refused leaves nothing here. A dead letter replayed again
+   * committed, so a replay answered `{ ok: false }` leaves nothing here. A dead letter replayed again
    * shows its newest replay: one id, not a list, so the row stays the same size however often
    * a script replays it. Absent on a dead letter never replayed.
    */

@@ -100,11 +100,12 @@ export class MemoryStore implements MessageStore {
     // Validate the whole batch first, then apply: nothing below can fail half way.
     const accepted = new Set<string>();
     const ended = new Set<string>();
-    const failed = new Set<string>();
+    /** Failed by an end of this batch (made only when one is: the common batch has none). */
+    let failed: Set<string> | undefined;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       if (op.op === 'replayed') {
-        if (!failed.has(op.id) && (ended.has(op.id) || accepted.has(op.id) || this.#entries.get(op.id)?.state !== 'failed')) throw refusedOp(ops, i, NOT_FAILED);
+        if (failed?.has(op.id) !== true && (ended.has(op.id) || accepted.has(op.id) || this.#entries.get(op.id)?.state !== 'failed')) throw refusedOp(ops, i, NOT_FAILED);
       } else if (op.op === 'accept') {
         const id = op.record.id;
         if (accepted.has(id) || this.#entries.has(id)) throw refusedOp(ops, i, 'names a message the store already holds');
@@ -112,7 +113,7 @@ export class MemoryStore implements MessageStore {
       } else {
         if ((!accepted.has(op.id) && this.#entries.get(op.id)?.state !== 'pending') || ended.has(op.id)) throw refusedOp(ops, i, 'names a message that is not pending');
         if (op.op === 'end') ended.add(op.id);
-        if (op.op === 'end' && op.outcome.state === 'failed') failed.add(op.id);
+        if (op.op === 'end' && op.outcome.state === 'failed') (failed ??= new Set()).add(op.id);
       }
     }
     for (const op of ops) {

@@ -150,6 +150,12 @@ describe.skipIf(!available)(`the dashboard in Chromium${available ? '' : ` (skip
     await rows.nth(0).getByRole('button', { name: 'Replay' }).click();
     await expect.poll(() => page.locator('#replay-result').textContent(), SOON).toMatch(/^Replayed 1 of 1 as /);
     await expect.poll(() => total(page, 'delivered').textContent(), SOON).toBe('1');
+    // The replayed row says so, names its replay, and offers no second replay.
+    const first = (await dispatcher.deadLetters()).items[0]!;
+    expect(first.replayedAs).toEqual(expect.any(String));
+    expect(await rows.nth(0).locator('td.actions').textContent()).toBe(`Replayed as …${first.replayedAs!.slice(-12)}`);
+    expect(await rows.nth(0).getByRole('button', { name: 'Replay' }).count()).toBe(0);
+    expect(await rows.nth(0).locator('input[type=checkbox]').count()).toBe(0);
 
     await rows.nth(1).locator('input[type=checkbox]').check();
     await rows.nth(2).locator('input[type=checkbox]').check();
@@ -157,6 +163,15 @@ describe.skipIf(!available)(`the dashboard in Chromium${available ? '' : ` (skip
     await expect.poll(() => page.locator('#replay-result').textContent(), SOON).toMatch(/^Replayed 2 of 2 as /);
     await expect.poll(() => total(page, 'delivered').textContent(), SOON).toBe('3');
     expect(target.count).toBe(6);
+    // Every row replayed: nothing left to select, and "select all" replays nothing twice.
+    expect(await page.locator('#dead tbody input[type=checkbox]').count()).toBe(0);
+    expect(await page.locator('#dead tbody td.actions', { hasText: 'Replayed as' }).count()).toBe(3);
+    expect(await page.locator('#select-all').isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Replay selected' }).isDisabled()).toBe(true);
+    // Its history names the replay, as a link to the replay's own history.
+    await rows.nth(0).locator('td').nth(2).getByRole('button').click();
+    await expect.poll(() => page.locator('#history-facts').textContent(), SOON).toContain(`Replayed as…${first.replayedAs!.slice(-12)}`);
+    expect(await page.locator('#history-facts dd').last().getByRole('button').getAttribute('aria-label')).toBe(first.replayedAs);
     // Each replay carried its dead letter's event: three distinct events, each sent twice.
     const events = target.requests.map((r) => r.headers['webhook-id']);
     expect(new Set(events).size).toBe(3);

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MessageStore, StoreOp } from '../src/persistence/store.js';
 import { refusedOpOf } from '../src/persistence/store-errors.js';
 import type { FailureReason } from '../src/model/types.js';
-import { T0, accept, attempt, delivered, failed, newId, record } from './support/store-fixtures.js';
+import { T0, accept, attempt, delivered, failed, newId, record, replayed } from './support/store-fixtures.js';
 import { StoreModel } from './support/store-model.js';
 import { storeImplementations, type StoreUnderTest } from './support/store-implementations.js';
 
@@ -316,6 +316,7 @@ describe.each(implementations)('$name', (impl) => {
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('deliver' as const), pick: fc.nat() }) },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('fail' as const), pick: fc.nat(), reason: fc.constantFrom<FailureReason>('exhausted', 'rejected', 'expired', 'gone') }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('invalid' as const) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('replay' as const), pick: fc.nat() }) },
     );
     const batches = fc.array(fc.record({ commands: fc.array(command, { minLength: 1, maxLength: 6 }), tick: fc.nat(3), prune: fc.option(fc.record({ delivered: fc.nat(40), failed: fc.nat(40) }), { freq: 8 }) }), { minLength: 1, maxLength: 12 });
 
@@ -335,9 +336,11 @@ describe.each(implementations)('$name', (impl) => {
             for (const c of commands) {
               const pending = shadow.pending();
               const target = 'pick' in c && pending.length > 0 ? pending[c.pick % pending.length]! : undefined;
+              const dead = c.kind === 'replay' ? shadow.deadLetters() : [];
               let op: StoreOp | undefined;
               if (c.kind === 'accept') op = accept(record(c.origin, { acceptedAt: now }));
               else if (c.kind === 'invalid') op = attempt(newId(), 1, now);
+              else if (c.kind === 'replay' && dead.length > 0) op = replayed(dead[c.pick % dead.length]!.messageId, newId(), now);
               else if (target !== undefined && c.kind === 'attempt') op = attempt(target.id, target.attempts + 1, now, c.status);
               else if (target !== undefined && c.kind === 'deliver') op = delivered(target.id, target.attempts + 1, now);
               else if (target !== undefined && c.kind === 'fail') op = failed(target.id, target.attempts + 1, now, c.reason);

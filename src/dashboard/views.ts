@@ -71,6 +71,9 @@ export function deadLetterView(d: DeadLetter) {
     error: errorView(d.error) ?? null,
     responseBody: d.responseBody === undefined ? null : clip(redactText(d.responseBody), TEXT_MAX),
     failedAt: d.failedAt.toISOString(),
+    // Replayed already: the page shows the replay instead of offering another.
+    replayedAs: d.replayedAs ?? null,
+    replayedAt: d.replayedAt?.toISOString() ?? null,
   };
 }
 
@@ -83,6 +86,7 @@ export function historyView(h: MessageHistory) {
     origin: h.origin,
     state: h.state,
     acceptedAt: h.acceptedAt.toISOString(),
+    replayedAs: h.replayedAs ?? null,
     attempts: h.attempts.map((a) => ({ at: a.at.toISOString(), status: a.status ?? null, error: errorView(a.error) ?? null, latencyMs: a.latencyMs })),
   };
 }

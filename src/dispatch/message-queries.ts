@@ -50,7 +50,8 @@ export class MessageQueries {
   /**
    * Sends stored messages again: each becomes a new message (a new `messageId`, attempts from
    * zero) with the same event id, body and endpoint, with its own terminal event. One result
-   * per id, in order; an id the store does not hold gives `{ ok: false }`.
+   * per id, in order; an id the store does not hold gives `{ ok: false }`. A replayed dead
+   * letter shows the new message id as `replayedAs` once `replay` resolves.
    */
   async replay(messageIds: unknown): Promise<PublishResult[]> {
     const ids = readIds(messageIds);
@@ -67,7 +68,10 @@ export class MessageQueries {
       const message = await persistence.replayable(id, uuidv7(now), now, perMessage.attempts, perMessage.ttlMs);
       if (message === undefined) return { ok: false, error: new WebhookError('WD_INVALID_OPTIONS', `Expected a message id the store holds, got ${describe(id)}`) };
       this.ctx.assertOpen();
-      return { ok: true, receipt: await admission.admit(message, admission.actorWithRoom(message.endpoint.origin)) };
+      const receipt = await admission.admit(message, admission.actorWithRoom(message.endpoint.origin));
+      // Once the replay is accepted (committed, with a durable store): the dead letter says so.
+      await persistence.journal.replayed(id, receipt.messageId);
+      return { ok: true, receipt };
     } catch (error) {
       return { ok: false, error: storeUnavailable(`Could not replay ${describe(id)}`, error) };
     }

@@ -8,6 +8,7 @@ import type { AttemptResult } from '../transport/transport.js';
 import type { FailureReason } from '../model/types.js';
 import { refusedOpOf } from './store-errors.js';
 import type { LeaseKeeper } from './lease-keeper.js';
+import { ReplayMarks } from './replay-marks.js';
 
 /** What became of an end written under a lease: kept, refused (another process holds the message), or not written. */
 export type EndOutcome = 'kept' | 'lost' | 'unwritten';
@@ -31,6 +32,8 @@ function attemptRecord(result: AttemptResult, at: number): AttemptRecord {
  * `fencedSink`): the event fires only in the process whose end the store kept.
  */
 export class Journal {
+  readonly #marks: ReplayMarks;
+
   constructor(
     readonly store: MessageStore,
     /** Present when the store is durable. */
@@ -41,7 +44,9 @@ export class Journal {
     private readonly lease?: (m: Message) => AcceptLease,
     /** A shared store's leases: what this process holds, under which generation. */
     readonly leases?: LeaseKeeper,
-  ) {}
+  ) {
+    this.#marks = new ReplayMarks(store, () => this.flushed(), onError);
+  }
 
   /** Ends are written under a lease, before their events ({@link end}). */
   get fenced(): boolean {
@@ -133,6 +138,17 @@ export class Journal {
     } finally {
       leases.held.drop(m.id);
     }
+  }
+
+  /**
+   * The dead letter `originalId` was replayed as `replayId`, whose accept is committed (durable)
+   * or taken (memory). Resolves once the mark is written, never rejects: the replay stands
+   * either way. A store that refuses it (the original is not a dead letter: a replay of a
+   * delivered message, or one pruned meanwhile) has nothing to mark; any other failure is the
+   * store's trouble, reported to `onError`. See {@link ReplayMarks}.
+   */
+  replayed(originalId: string, replayId: string): Promise<void> {
+    return this.#marks.add({ op: 'replayed', id: originalId, as: replayId, at: this.clock.now() });
   }
 
   #writeMemory(ops: StoreOp[]): void {

@@ -24,7 +24,8 @@ export interface MessageStore {
   /**
    * Applies `ops` in order, atomically: all or none. Resolves once they are durable. An op that
    * cannot apply (accepting an id the store holds, an attempt or end of a message that is not
-   * pending) refuses the whole batch with `WD_STORE_UNAVAILABLE` naming the op.
+   * pending, `replayed` of a message that is not failed) refuses the whole batch with
+   * `WD_STORE_UNAVAILABLE` naming the op (see `refusedOp`).
    */
   write(ops: readonly StoreOp[]): Promise<void>;
   /**
@@ -95,7 +96,14 @@ export type StoreOp =
    * The message ended. `attempt` is the last attempt when the end came from one. A failed end
    * sets the record's `last` (what the dead letter shows); a delivered one leaves it as it was.
    */
-  | { op: 'end'; id: string; at: number; attempt: AttemptRecord | null; attempts: number; fence?: Fence; outcome: { state: 'delivered'; status: number } | { state: 'failed'; reason: FailureReason; last: MessageRecord['last'] } };
+  | { op: 'end'; id: string; at: number; attempt: AttemptRecord | null; attempts: number; fence?: Fence; outcome: { state: 'delivered'; status: number } | { state: 'failed'; reason: FailureReason; last: MessageRecord['last'] } }
+  /**
+   * The failed message `id` (a dead letter) was replayed as the new message `as`, whose accept
+   * committed, at clock milliseconds `at`: the dead letter shows `replayedAs` and `replayedAt`
+   * from then on (a later replay replaces them). A store refuses it (`refusedOp`) when `id` is
+   * not a failed message it holds: unknown, pruned, pending or delivered.
+   */
+  | { op: 'replayed'; id: string; as: string; at: number };
 
 export interface DeadLetterQuery {
   origin?: string;
@@ -108,6 +116,16 @@ export interface DeadLetterQuery {
 /** A failed message, kept for review and replay. */
 export interface DeadLetter extends Failed {
   failedAt: Date;
+  /**
+   * Present once the dead letter was replayed: the `messageId` of its newest replay (the new
+   * message `replay` accepted; follow it with `history`). Recorded once that message's accept
+   * committed, so a replay answered `{ ok: false }` leaves nothing here. A dead letter replayed again
+   * shows its newest replay: one id, not a list, so the row stays the same size however often
+   * a script replays it. Absent on a dead letter never replayed.
+   */
+  replayedAs?: string;
+  /** When the newest replay was accepted; present with {@link replayedAs}. */
+  replayedAt?: Date;
 }
 
 export interface MessageHistory {
@@ -118,6 +136,8 @@ export interface MessageHistory {
   origin: string;
   state: 'pending' | 'delivered' | 'failed';
   acceptedAt: Date;
+  /** A failed message that was replayed: its newest replay's `messageId` (as on its {@link DeadLetter}). */
+  replayedAs?: string;
   attempts: { at: Date; status?: number; error?: { code: string; message: string }; latencyMs: number }[];
 }
 

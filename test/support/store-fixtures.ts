@@ -65,6 +65,9 @@ export function failed(id: string, attempts: number, at: number, reason: Failure
   return { op: 'end', id, at, attempt: a, attempts, outcome: { state: 'failed', reason, last: { status, error: a.error, body: status === null ? null : 'nope' } } };
 }
 
+/** The dead letter `id` was replayed as the message `as`. */
+export const replayed = (id: string, as: string, at: number): StoreOp => ({ op: 'replayed', id, as, at });
+
 /** A temp directory removed by `cleanup`. */
 export function tempDir(prefix = 'wd-store-'): { dir: string; file: (name?: string) => string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -75,5 +78,5 @@ export const KEY = randomBytes(32);
 
 /** `op` (an attempt or an end) written under `fence`: it applies only while that lease is held. */
 export function fenced(op: StoreOp, fence: Fence): StoreOp {
-  return op.op === 'accept' ? op : { ...op, fence };
+  return op.op === 'accept' || op.op === 'replayed' ? op : { ...op, fence };
 }

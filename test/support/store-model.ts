@@ -12,6 +12,7 @@ interface ModelMessage {
   attempts: AttemptRecord[];
   endedAt: number;
   reason: FailureReason | null;
+  replayed?: { as: string; at: number };
 }
 
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -29,6 +30,11 @@ export class StoreModel {
         continue;
       }
       const m = next.get(op.id);
+      if (op.op === 'replayed') {
+        if (m?.state !== 'failed') return false;
+        m.replayed = { as: op.as, at: op.at };
+        continue;
+      }
       if (m === undefined || m.state !== 'pending') return false;
       if (op.op === 'attempt') {
         m.attempts.push(op.attempt);
@@ -69,6 +75,7 @@ export class StoreModel {
         if (r.last?.status != null) d.status = r.last.status;
         if (r.last?.error != null) d.error = r.last.error;
         if (r.last?.body != null) d.responseBody = r.last.body;
+        if (m.replayed !== undefined) Object.assign(d, { replayedAs: m.replayed.as, replayedAt: new Date(m.replayed.at) });
         return d;
       });
   }
@@ -80,6 +87,7 @@ export class StoreModel {
     return {
       messageId: r.id, eventId: r.eventId, eventType: r.eventType, url: r.url, origin: r.origin, state: m.state, acceptedAt: new Date(r.acceptedAt),
       attempts: m.attempts.map((a) => ({ at: new Date(a.at), latencyMs: a.latencyMs, ...(a.status !== null && { status: a.status }), ...(a.error !== null && { error: a.error }) })),
+      ...(m.replayed !== undefined && { replayedAs: m.replayed.as }),
     };
   }
 

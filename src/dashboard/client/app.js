@@ -230,10 +230,12 @@
   }
 
   function updateSelection() {
+    // A replayed dead letter has no checkbox: "select all" never replays one a second time.
     const boxes = deadBody.querySelectorAll('input[type=checkbox]');
     const count = selectedIds().length;
     replaySelected.disabled = count === 0;
     replaySelected.textContent = count === 0 ? 'Replay selected' : `Replay ${count} selected`;
+    selectAll.disabled = boxes.length === 0;
     selectAll.checked = boxes.length > 0 && count === boxes.length;
     selectAll.indeterminate = count > 0 && count < boxes.length;
   }
@@ -254,14 +256,30 @@
     return parts;
   }
 
-  function deadRow(d) {
-    const box = el('input', { type: 'checkbox', value: d.messageId });
-    box.setAttribute('aria-label', `Select ${d.messageId}`);
-    box.addEventListener('change', updateSelection);
+  /**
+   * A dead letter replayed already shows its replay (a link to the new message's history) in
+   * place of the Replay button: had the replay failed too, it is a dead letter of its own, with
+   * its own button, so the original is not offered twice.
+   */
+  function deadActions(d) {
+    if (d.replayedAs !== null) {
+      return [el('span', { class: 'replayed', text: 'Replayed as ', title: `Replayed ${time(d.replayedAt)} as ${d.replayedAs}` }, [messageLink(d.replayedAs)])];
+    }
     const replay = el('button', { type: 'button', class: 'small', text: 'Replay' });
     replay.addEventListener('click', () => replayIds([d.messageId], replay));
-    return el('tr', {}, [
-      el('td', {}, [box]),
+    return [replay];
+  }
+
+  function deadRow(d) {
+    const selectable = [];
+    if (d.replayedAs === null) {
+      const box = el('input', { type: 'checkbox', value: d.messageId });
+      box.setAttribute('aria-label', `Select ${d.messageId}`);
+      box.addEventListener('change', updateSelection);
+      selectable.push(box);
+    }
+    return el('tr', { class: d.replayedAs === null ? '' : 'replayed' }, [
+      el('td', {}, selectable),
       el('td', { class: 'nowrap', text: time(d.failedAt) }),
       el('td', {}, [messageLink(d.messageId)]),
       el('td', { class: 'mono event-type', text: d.eventType, title: d.eventType }),
@@ -269,7 +287,7 @@
       el('td', {}, [badge('reason', d.reason, ['rejected', 'exhausted', 'expired', 'blocked', 'gone', 'closed', 'cancelled'])]),
       el('td', { class: 'num', text: String(d.attempts) }),
       el('td', { class: 'answer' }, lastAnswer(d)),
-      el('td', { class: 'actions' }, [replay]),
+      el('td', { class: 'actions' }, deadActions(d)),
     ]);
   }
 
@@ -312,6 +330,8 @@
       showNotice(error.message, 'error');
     } finally {
       if (button) button.disabled = false;
+      // "Replay selected" stays disabled when the reloaded list has nothing selected.
+      updateSelection();
     }
   }
 
@@ -346,6 +366,7 @@
       const h = await request(`messages/${encodeURIComponent(id)}`);
       const rows = [['Event type', h.eventType], ['Event id', h.eventId], ['URL', h.url], ['Host', h.origin], ['State', h.state], ['Accepted', time(h.acceptedAt)]];
       for (const [name, value] of rows) facts.append(el('dt', { text: name }), el('dd', { text: value }));
+      if (h.replayedAs !== null) facts.append(el('dt', { text: 'Replayed as' }), el('dd', {}, [messageLink(h.replayedAs)]));
       h.attempts.forEach((a, i) => {
         attempts.append(
           el('tr', {}, [

@@ -13,14 +13,21 @@ export const FAILURE_REASONS = ['rejected', 'exhausted', 'expired', 'blocked', '
 const everyReason: Record<FailureReason, true> = { rejected: true, exhausted: true, expired: true, blocked: true, gone: true, closed: true, cancelled: true };
 void everyReason;
 
+/** Why a store refuses a `replayed` op (`refusedOp`): the same words from every store. */
+export const NOT_FAILED = 'names a message that is not failed (unknown, pruned, pending or delivered)';
+
 /** Checks the shape of every op before a store touches anything; throws `WD_STORE_UNAVAILABLE`. */
 export function checkOps(ops: readonly StoreOp[]): void {
   if (!Array.isArray(ops)) throw new WebhookError('WD_STORE_UNAVAILABLE', `Write refused: expected an array of operations, got ${describe(ops)}`);
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as StoreOp | undefined;
     const kind = op?.op;
-    if (kind === 'accept' ? typeof op?.record?.id !== 'string' : (kind !== 'attempt' && kind !== 'end') || typeof op?.id !== 'string') {
-      throw new WebhookError('WD_STORE_UNAVAILABLE', `Write refused, nothing of it applied: op ${i + 1} of ${ops.length} is not an \`accept\`, \`attempt\` or \`end\` with a message id, got ${describe(op)}`);
+    if (kind === 'accept' ? typeof op?.record?.id !== 'string' : (kind !== 'attempt' && kind !== 'end' && kind !== 'replayed') || typeof op?.id !== 'string') {
+      throw new WebhookError('WD_STORE_UNAVAILABLE', `Write refused, nothing of it applied: op ${i + 1} of ${ops.length} is not an \`accept\`, \`attempt\`, \`end\` or \`replayed\` with a message id, got ${describe(op)}`);
+    }
+    const replayed = op as { as?: unknown; at?: unknown };
+    if (kind === 'replayed' && (typeof replayed.as !== 'string' || typeof replayed.at !== 'number' || !Number.isFinite(replayed.at))) {
+      throw new WebhookError('WD_STORE_UNAVAILABLE', `Write refused, nothing of it applied: op ${i + 1} of ${ops.length} (\`replayed\`) needs \`as\`, the replay's message id, and \`at\`, a time in clock milliseconds, got ${describe(op)}`);
     }
   }
 }

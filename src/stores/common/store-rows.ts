@@ -13,6 +13,10 @@ import { deadLetter, historyAttempt } from './store-views.js';
 export const RECORD_COLUMNS =
   'id, origin, event_id, event_type, url, scheme, sealed, body, accepted_at, expires_at, max_attempts, attempts, due_at, idempotency_key, has_last, last_status, last_error_code, last_error_message, last_body';
 export const LAST_COLUMNS = 'has_last, last_status, last_error_code, last_error_message, last_body';
+/** A dead letter's columns, as `deadLetterOf` reads them. */
+export const DEAD_LETTER_COLUMNS = `id, event_id, event_type, url, origin, attempts, reason, ended_at, replayed_as, replayed_at, ${LAST_COLUMNS}`;
+/** A history's facts, as `historyOf` reads them. */
+export const FACTS_COLUMNS = 'id, event_id, event_type, url, origin, state, accepted_at, replayed_as';
 
 export interface LastColumns {
   has_last: number;
@@ -48,6 +52,8 @@ export interface DeadLetterRow extends LastColumns {
   attempts: number;
   reason: FailureReason;
   ended_at: number;
+  replayed_as: string | null;
+  replayed_at: number | null;
 }
 
 export interface FactsRow {
@@ -58,6 +64,7 @@ export interface FactsRow {
   origin: string;
   state: number;
   accepted_at: number;
+  replayed_as: string | null;
 }
 
 export interface AttemptRow {
@@ -106,15 +113,18 @@ export function recordOf(row: MessageRow, sealer: FieldSealer): MessageRecord {
 }
 
 export function deadLetterOf(row: DeadLetterRow) {
-  return deadLetter({ id: row.id, eventId: row.event_id, eventType: row.event_type, url: row.url, origin: row.origin, attempts: row.attempts, reason: row.reason, last: lastOf(row), endedAt: row.ended_at });
+  return deadLetter({ id: row.id, eventId: row.event_id, eventType: row.event_type, url: row.url, origin: row.origin, attempts: row.attempts, reason: row.reason, last: lastOf(row), endedAt: row.ended_at,
+    replayedAs: row.replayed_as, replayedAt: row.replayed_at });
 }
 
 const STATES = ['pending', 'delivered', 'failed'] as const;
 
 export function historyOf(row: FactsRow, attempts: AttemptRow[]): MessageHistory {
-  return {
+  const history: MessageHistory = {
     messageId: row.id, eventId: row.event_id, eventType: row.event_type, url: row.url, origin: row.origin, state: STATES[row.state] ?? 'failed',
     acceptedAt: new Date(row.accepted_at),
     attempts: attempts.map((a) => historyAttempt({ at: a.at, status: a.status, error: a.error_code === null ? null : { code: a.error_code, message: a.error_message ?? '' }, latencyMs: a.latency_ms })),
   };
+  if (row.replayed_as !== null) history.replayedAs = row.replayed_as;
+  return history;
 }

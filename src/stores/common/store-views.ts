@@ -18,6 +18,9 @@ export interface DeadLetterFacts {
   reason: FailureReason;
   last: MessageRecord['last'];
   endedAt: number;
+  /** The newest replay's message id, or `null` (never replayed); `replayedAt` is read only with it. */
+  replayedAs: string | null;
+  replayedAt: number | null;
 }
 
 export function deadLetter(f: DeadLetterFacts): DeadLetter {
@@ -26,6 +29,10 @@ export function deadLetter(f: DeadLetterFacts): DeadLetter {
     if (f.last.status !== null) item.status = f.last.status;
     if (f.last.error !== null) item.error = { code: f.last.error.code, message: f.last.error.message };
     if (f.last.body !== null) item.responseBody = f.last.body;
+  }
+  if (f.replayedAs !== null) {
+    item.replayedAs = f.replayedAs;
+    item.replayedAt = new Date(f.replayedAt ?? 0);
   }
   return item;
 }

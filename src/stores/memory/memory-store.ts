@@ -3,7 +3,7 @@ import type { MessageRecord } from '../../model/message-record.js';
 import { integer, readObject } from '../../core/option-checks.js';
 import type { AttemptRecord, DeadLetter, DeadLetterQuery, MessageHistory, MessageStore, StoreOp } from '../../persistence/store.js';
 import type { FailureReason } from '../../model/types.js';
-import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs, type DeadLetterPosition } from '../common/store-query.js';
+import { NOT_FAILED, checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs, type DeadLetterPosition } from '../common/store-query.js';
 import { refusedOp } from '../../persistence/store-errors.js';
 import { IdOrdered } from '../common/id-ordered.js';
 import { deadLetter, historyAttempt } from '../common/store-views.js';
@@ -40,6 +40,9 @@ interface Entry {
   inHistory: boolean;
   /** Among the kept dead letters. */
   inDead: boolean;
+  /** Its newest replay's message id and when it was accepted (a failed message only). */
+  replayedAs: string | null;
+  replayedAt: number;
 }
 
 /** Oldest first: by end time, then id. */
@@ -97,20 +100,26 @@ export class MemoryStore implements MessageStore {
     // Validate the whole batch first, then apply: nothing below can fail half way.
     const accepted = new Set<string>();
     const ended = new Set<string>();
+    /** Failed by an end of this batch (made only when one is: the common batch has none). */
+    let failed: Set<string> | undefined;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
-      if (op.op === 'accept') {
+      if (op.op === 'replayed') {
+        if (failed?.has(op.id) !== true && (ended.has(op.id) || accepted.has(op.id) || this.#entries.get(op.id)?.state !== 'failed')) throw refusedOp(ops, i, NOT_FAILED);
+      } else if (op.op === 'accept') {
         const id = op.record.id;
         if (accepted.has(id) || this.#entries.has(id)) throw refusedOp(ops, i, 'names a message the store already holds');
         accepted.add(id);
       } else {
         if ((!accepted.has(op.id) && this.#entries.get(op.id)?.state !== 'pending') || ended.has(op.id)) throw refusedOp(ops, i, 'names a message that is not pending');
         if (op.op === 'end') ended.add(op.id);
+        if (op.op === 'end' && op.outcome.state === 'failed') (failed ??= new Set()).add(op.id);
       }
     }
     for (const op of ops) {
       if (op.op === 'accept') this.#accept(op.record);
       else if (op.op === 'attempt') this.#attempt(op);
+      else if (op.op === 'replayed') this.#replayed(op);
       else this.#end(op);
     }
   }
@@ -158,7 +167,7 @@ export class MemoryStore implements MessageStore {
       const e = dead[i]!;
       if ((origin !== undefined && e.origin !== origin) || (reason !== undefined && e.reason !== reason)) continue;
       if (items.length === limit) return { items, cursor: encodeCursor(position(last!)) };
-      items.push(deadLetter({ ...e, attempts: e.record!.attempts, reason: e.reason!, last: e.record!.last }));
+      items.push(deadLetter({ ...e, attempts: e.record!.attempts, reason: e.reason!, last: e.record!.last, replayedAs: e.replayedAs, replayedAt: e.replayedAt }));
       last = e;
     }
     return { items };
@@ -168,7 +177,9 @@ export class MemoryStore implements MessageStore {
     this.#check();
     const e = this.#entries.get(messageId);
     if (e === undefined) return undefined;
-    return { messageId: e.id, eventId: e.eventId, eventType: e.eventType, url: e.url, origin: e.origin, state: e.state, acceptedAt: new Date(e.acceptedAt), attempts: e.attempts.map(historyAttempt) };
+    const history: MessageHistory = { messageId: e.id, eventId: e.eventId, eventType: e.eventType, url: e.url, origin: e.origin, state: e.state, acceptedAt: new Date(e.acceptedAt), attempts: e.attempts.map(historyAttempt) };
+    if (e.replayedAs !== null) history.replayedAs = e.replayedAs;
+    return history;
   }
 
   async prune(cutoffs: { delivered: number; failed: number }): Promise<number> {
@@ -195,7 +206,7 @@ export class MemoryStore implements MessageStore {
   #accept(record: MessageRecord): void {
     const entry: Entry = {
       id: record.id, eventId: record.eventId, eventType: record.eventType, url: record.url, origin: record.origin, acceptedAt: record.acceptedAt,
-      record: { ...record }, state: 'pending', attempts: [], endedAt: 0, reason: null, inHistory: false, inDead: false,
+      record: { ...record }, state: 'pending', attempts: [], endedAt: 0, reason: null, inHistory: false, inDead: false, replayedAs: null, replayedAt: 0,
     };
     this.#entries.set(entry.id, entry);
     let queue = this.#byOrigin.get(entry.origin);
@@ -210,6 +221,12 @@ export class MemoryStore implements MessageStore {
     record.attempts = op.attempts;
     record.dueAt = op.dueAt;
     record.last = op.last;
+  }
+
+  #replayed(op: Extract<StoreOp, { op: 'replayed' }>): void {
+    const entry = this.#entries.get(op.id)!;
+    entry.replayedAs = op.as;
+    entry.replayedAt = op.at;
   }
 
   #end(op: Extract<StoreOp, { op: 'end' }>): void {

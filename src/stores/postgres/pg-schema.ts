@@ -13,10 +13,11 @@ import type { Sealer } from '../../signing/seal.js';
  * Lease times (`lease_until`) are the database server's clock, the others the writer's.
  *
  * Version 2 added `messages.lease_gen`, the fencing token: bumped by every claim, checked by
- * every attempt and end its owner writes.
+ * every attempt and end its owner writes. Version 3 added `replayed_as` and `replayed_at`: a
+ * dead letter's newest replay.
  */
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** `messages.state`, as in SQLite. */
 export const PENDING = 0;
@@ -60,7 +61,9 @@ CREATE TABLE ${s}.messages (
   owner text,                         -- the process serving it; NULL: anyone may claim it
   lease_until float8 NOT NULL DEFAULT 0,  -- the database's clock, in milliseconds
   ordered boolean NOT NULL DEFAULT false,
-  lease_gen integer NOT NULL DEFAULT 0  -- the fencing token: bumped by every claim
+  lease_gen integer NOT NULL DEFAULT 0,  -- the fencing token: bumped by every claim
+  replayed_as text,                   -- failed only: the newest replay's message id
+  replayed_at float8
 );
 CREATE INDEX messages_pending ON ${s}.messages (id) WHERE state = ${PENDING};
 CREATE INDEX messages_pending_origin ON ${s}.messages (origin, id) WHERE state = ${PENDING};
@@ -110,11 +113,12 @@ export async function migrate(client: PoolClient, schema: string, sealer: Sealer
       const version = Number(get('schema_version')?.toString());
       if (!Number.isInteger(version)) throw refuse('its `schema_version` row is missing or unreadable (the schema was changed by something else)');
       if (version > SCHEMA_VERSION) throw refuse(`its schema version ${version} is newer than this version of webhook-dispatcher handles (${SCHEMA_VERSION}); upgrade webhook-dispatcher to open it`);
-      if (version < 2) {
-        // 1 → 2: the fencing token. Rows written before it are at generation 0, as new ones are.
-        await client.query(`ALTER TABLE ${s}.messages ADD COLUMN IF NOT EXISTS lease_gen integer NOT NULL DEFAULT 0`);
-        await client.query(`UPDATE ${s}.meta SET value = $1 WHERE key = 'schema_version'`, [Buffer.from(String(SCHEMA_VERSION))]);
-      }
+      // 1 → 2: the fencing token. Rows written before it are at generation 0, as new ones are.
+      if (version < 2) await client.query(`ALTER TABLE ${s}.messages ADD COLUMN IF NOT EXISTS lease_gen integer NOT NULL DEFAULT 0`);
+      // 2 → 3: a dead letter's newest replay. Nullable, no default: no table rewrite, and rows
+      // written before stand as never replayed.
+      if (version < 3) await client.query(`ALTER TABLE ${s}.messages ADD COLUMN IF NOT EXISTS replayed_as text, ADD COLUMN IF NOT EXISTS replayed_at float8`);
+      if (version < SCHEMA_VERSION) await client.query(`UPDATE ${s}.meta SET value = $1 WHERE key = 'schema_version'`, [Buffer.from(String(SCHEMA_VERSION))]);
       const check = get('key_check');
       if (check === undefined) throw refuse('its key check is missing (the schema was changed by something else)');
       let plain: Buffer;

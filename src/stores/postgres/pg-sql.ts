@@ -1,5 +1,5 @@
 import { DELIVERED, FAILED, PENDING } from './pg-schema.js';
-import { LAST_COLUMNS, RECORD_COLUMNS } from '../common/store-rows.js';
+import { DEAD_LETTER_COLUMNS, FACTS_COLUMNS, RECORD_COLUMNS } from '../common/store-rows.js';
 
 /** The Postgres store's statements for one schema (`s` is the quoted schema name). */
 
@@ -63,7 +63,9 @@ export function statements(s: string, leaseMs: number) {
     pendingOf: `SELECT ${RECORD_COLUMNS} FROM ${s}.messages WHERE state = ${PENDING} AND origin = $1 AND id > $2 ORDER BY id LIMIT $3`,
     pendingOrigins: `SELECT origin, count(*)::int AS count FROM ${s}.messages WHERE state = ${PENDING} GROUP BY origin ORDER BY origin`,
     get: `SELECT ${RECORD_COLUMNS} FROM ${s}.messages WHERE id = $1`,
-    facts: `SELECT id, event_id, event_type, url, origin, state, accepted_at FROM ${s}.messages WHERE id = $1`,
+    /** A dead letter's newest replay ($1 its message id, $2 when): a failed message only, else no row (refused). */
+    replayed: `UPDATE ${s}.messages SET replayed_as = $1, replayed_at = $2 WHERE id = $3 AND state = ${FAILED}`,
+    facts: `SELECT ${FACTS_COLUMNS} FROM ${s}.messages WHERE id = $1`,
     attemptsOf: `SELECT at, status, error_code, error_message, latency_ms FROM ${s}.attempts WHERE message_id = $1 ORDER BY seq`,
     /** One chunk of ended messages of state $1 that ended before $2, with their attempts. */
     prune: `WITH doomed AS (SELECT id FROM ${s}.messages WHERE state = $1 AND ended_at < $2 LIMIT $3), a AS (DELETE FROM ${s}.attempts WHERE message_id IN (SELECT id FROM doomed)) DELETE FROM ${s}.messages WHERE id IN (SELECT id FROM doomed)`,
@@ -73,7 +75,7 @@ export function statements(s: string, leaseMs: number) {
       if (origin) where.push(`origin = $${++p}`);
       if (reason) where.push(`reason = $${++p}`);
       if (after) where.push(`(ended_at, id) < ($${++p}, $${++p})`);
-      return `SELECT id, event_id, event_type, url, origin, attempts, reason, ended_at, ${LAST_COLUMNS} FROM ${s}.messages WHERE ${where.join(' AND ')} ORDER BY ended_at DESC, id DESC LIMIT $${p + 1}`;
+      return `SELECT ${DEAD_LETTER_COLUMNS} FROM ${s}.messages WHERE ${where.join(' AND ')} ORDER BY ended_at DESC, id DESC LIMIT $${p + 1}`;
     },
 
     // Leases, all timed by the database's clock (DB_NOW); $1 is the claiming owner. A claim by

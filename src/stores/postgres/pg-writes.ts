@@ -6,6 +6,7 @@ import type { AcceptLease, StoreOp } from '../../persistence/store.js';
 import { INSERT_ROWS, type Statements } from './pg-sql.js';
 import { refusedOp } from '../../persistence/store-errors.js';
 import { attemptParams, insertParams, lastParams } from '../common/store-rows.js';
+import { NOT_FAILED } from '../common/store-query.js';
 
 /** Why a fenced attempt or end was refused (an unfenced one: the message is not pending). */
 const NOT_HELD = 'names a message that is not pending, or that its writer no longer holds under the lease it claimed (another process took it over)';
@@ -41,6 +42,12 @@ export async function writeBatch(client: PoolClient, sql: Statements, fields: Fi
         throw at >= 0 ? refusedOp(ops, i + at, 'names a message the store already holds') : error;
       });
       i = end;
+      continue;
+    }
+    if (op.op === 'replayed') {
+      const result = await client.query(sql.replayed, [op.as, op.at, op.id]);
+      if (result.rowCount !== 1) throw refusedOp(ops, i, NOT_FAILED);
+      i++;
       continue;
     }
     const run = deliveredRun(ops, i);
@@ -95,7 +102,7 @@ export function insertRows(client: QueryClient, sql: Statements, fields: FieldSe
   return client.query(sql.insert(rows.length), params);
 }
 
-function apply(client: PoolClient, sql: Statements, op: Exclude<StoreOp, { op: 'accept' }>): Promise<QueryResult> {
+function apply(client: PoolClient, sql: Statements, op: Extract<StoreOp, { op: 'attempt' | 'end' }>): Promise<QueryResult> {
   // Last, after every statement's own parameters: see `fenced` in pg-sql.ts.
   const fence = [op.fence?.owner ?? null, op.fence?.gen ?? null];
   if (op.op === 'attempt') return client.query(sql.attempt, [op.attempts, op.dueAt, ...lastParams(op.last), ...attemptParams(op.id, op.attempt), ...fence]);

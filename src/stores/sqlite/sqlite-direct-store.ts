@@ -10,7 +10,7 @@ import { SQL, deadLetterSql } from './sqlite-rows.js';
 import { attemptParams, deadLetterOf, historyOf, insertParams, lastParams, recordOf } from '../common/store-rows.js';
 import type { AttemptRow, DeadLetterRow, FactsRow, MessageRow } from '../common/store-rows.js';
 import { configure, migrate } from './sqlite-schema.js';
-import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs } from '../common/store-query.js';
+import { NOT_FAILED, checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs } from '../common/store-query.js';
 import { refusedOp, storeUnavailable } from '../../persistence/store-errors.js';
 
 /**
@@ -131,6 +131,8 @@ export class SqliteStore implements MessageStore {
       const op = ops[i]!;
       if (op.op === 'accept') {
         s.insertMessage.run(...insertParams(op.record, this.#fields));
+      } else if (op.op === 'replayed') {
+        if (s.replayed.run(op.as, op.at, op.id).changes !== 1) throw refusedOp(ops, i, NOT_FAILED);
       } else if (op.op === 'attempt') {
         if (s.attempt.run(op.attempts, op.dueAt, ...lastParams(op.last), op.id).changes !== 1) throw refusedOp(ops, i, 'names a message that is not pending');
         s.insertAttempt.run(...attemptParams(op.id, op.attempt));

@@ -1,5 +1,5 @@
 import { DELIVERED, FAILED, PENDING } from './sqlite-schema.js';
-import { LAST_COLUMNS, RECORD_COLUMNS } from '../common/store-rows.js';
+import { DEAD_LETTER_COLUMNS, FACTS_COLUMNS, RECORD_COLUMNS } from '../common/store-rows.js';
 
 /** The SQLite store's statements; rows map to records in `store-rows.ts`, shared with Postgres. */
 
@@ -13,7 +13,9 @@ export const SQL = {
   pendingOf: `SELECT ${RECORD_COLUMNS} FROM messages WHERE state = ${PENDING} AND origin = ? AND id > ? ORDER BY id LIMIT ?`,
   pendingOrigins: `SELECT origin, count(*) AS count FROM messages WHERE state = ${PENDING} GROUP BY origin ORDER BY origin`,
   get: `SELECT ${RECORD_COLUMNS} FROM messages WHERE id = ?`,
-  facts: 'SELECT id, event_id, event_type, url, origin, state, accepted_at FROM messages WHERE id = ?',
+  /** A dead letter's newest replay: applies to a failed message only (`changes` 0 otherwise: refused). */
+  replayed: `UPDATE messages SET replayed_as = ?, replayed_at = ? WHERE id = ? AND state = ${FAILED}`,
+  facts: `SELECT ${FACTS_COLUMNS} FROM messages WHERE id = ?`,
   attemptsOf: 'SELECT at, status, error_code, error_message, latency_ms FROM attempts WHERE message_id = ? ORDER BY rowid',
   // The state is written out, not bound: SQLite picks a partial index only for a literal.
   prunableDelivered: `SELECT id FROM messages WHERE state = ${DELIVERED} AND ended_at < ? LIMIT ?`,
@@ -28,6 +30,6 @@ export function deadLetterSql(origin: boolean, reason: boolean, after: boolean):
   if (origin) where.push('origin = ?');
   if (reason) where.push('reason = ?');
   if (after) where.push('(ended_at, id) < (?, ?)');
-  return `SELECT id, event_id, event_type, url, origin, attempts, reason, ended_at, ${LAST_COLUMNS} FROM messages WHERE ${where.join(' AND ')} ORDER BY ended_at DESC, id DESC LIMIT ?`;
+  return `SELECT ${DEAD_LETTER_COLUMNS} FROM messages WHERE ${where.join(' AND ')} ORDER BY ended_at DESC, id DESC LIMIT ?`;
 }
 

@@ -6,9 +6,11 @@ import type { Sealer } from '../../signing/seal.js';
  * The SQLite file's settings and schema. `PRAGMA user_version` holds the schema version and
  * `PRAGMA application_id` marks the file as ours, so a newer schema, or another program's
  * database, is refused instead of written into.
+ *
+ * Version 2 added `messages.replayed_as` and `replayed_at`: a dead letter's newest replay.
  */
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** "WDMS" (webhook-dispatcher message store). */
 export const APPLICATION_ID = 0x57444d53;
 
@@ -42,7 +44,9 @@ CREATE TABLE messages (
   last_error_message TEXT,
   last_body TEXT,
   reason TEXT,                         -- failed only
-  ended_at INTEGER
+  ended_at INTEGER,
+  replayed_as TEXT,                    -- failed only: the newest replay's message id
+  replayed_at INTEGER
 );
 -- Partial indexes, one state each (SQLite uses a partial index only when the query names its
 -- exact condition): pending and failed rows are few next to delivered ones kept for days.
@@ -101,7 +105,12 @@ export function migrate(db: BetterSqlite3.Database, sealer: Sealer, path: string
     if (version > SCHEMA_VERSION) {
       throw refuse(`its schema version ${version} is newer than this version of webhook-dispatcher handles (${SCHEMA_VERSION}); upgrade webhook-dispatcher to open it`);
     }
-    // Version 1 is the only one so far: migrations from older versions go here.
+    if (version < 2) {
+      // 1 → 2: a dead letter's newest replay. Nullable columns: SQLite adds them without
+      // rewriting a row, and rows written before stand as never replayed.
+      db.exec('ALTER TABLE messages ADD COLUMN replayed_as TEXT; ALTER TABLE messages ADD COLUMN replayed_at INTEGER;');
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
     const check = db.prepare("SELECT value FROM meta WHERE key = 'key_check'").get() as { value: Buffer } | undefined;
     if (check === undefined) throw refuse('its key check is missing (the file was changed by something else)');
     let plain: Buffer;

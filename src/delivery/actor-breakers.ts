@@ -48,12 +48,22 @@ export class ActorBreakers {
     return this.#sharedOpenUntil > now ? 'open' : (this.#host?.state ?? 'closed');
   }
 
-  /** What one attempt's outcome says about the host. */
-  record(outcome: Outcome, ticket: number, now: number): void {
-    // Made at the first failure that counts against it, at generation 0: the ticket every attempt got without one.
-    if (outcome.kind === 'retry' && outcome.breakerFailure) this.#hostBreaker()?.failure(ticket, now);
-    else if (outcome.kind !== 'refused') this.#host?.success(ticket);
+  /**
+   * What one attempt's outcome says about the host. `endpointFailure`: the failure is its
+   * endpoint's (a 5xx, a timeout), which counts against the host only once that endpoint's
+   * breaker opens ({@link failure}); the connection worked, so it is neither a success nor a failure here.
+   */
+  record(outcome: Outcome, endpointFailure: boolean, ticket: number, now: number): void {
+    if (outcome.kind === 'retry' && outcome.breakerFailure) {
+      if (endpointFailure) this.#host?.release(ticket);
+      else this.failure(ticket, now);
+    } else if (outcome.kind !== 'refused') this.#host?.success(ticket);
     else this.#host?.release(ticket);
+  }
+
+  /** One failure against the host's breaker. Made at the first, at generation 0: the ticket every attempt got without one. */
+  failure(ticket: number, now: number): void {
+    this.#hostBreaker()?.failure(ticket, now);
   }
 
   #hostBreaker(): CircuitBreaker | undefined {

@@ -1,6 +1,7 @@
 import { afterAttempt } from './attempt-outcome.js';
 import { ActorBreakers } from './actor-breakers.js';
-import { classifyError, classifyStatus } from './classify.js';
+import { classifyError, classifyStatus, isConnectionFailure } from './classify.js';
+import { EndpointGates } from './endpoint-gates.js';
 import type { Clock } from '../core/clock.js';
 import type { WebhookError } from '../core/errors.js';
 import type { Message } from '../model/message.js';
@@ -25,6 +26,8 @@ import type { HostStats } from '../model/types.js';
 export class HostActor {
   readonly #held: HostHoldings;
   readonly #breakers: ActorBreakers;
+  /** Each endpoint's own limit and breaker; none on an ordered host, whose one queue keeps acceptance order. */
+  readonly #gates: EndpointGates | undefined;
   readonly #limiter: RateLimiter | undefined;
   readonly #clock: Clock;
   #inFlight = 0;
@@ -50,6 +53,8 @@ export class HostActor {
     this.#held = new HostHoldings(origin, host, ctx.backlog, ctx.clock, ctx.sink, () => this.#pump(), () => this.#mode === 'aborted');
     this.#timer = new ActorTimer(ctx.clock, () => this.#onTimer());
     this.#breakers = new ActorBreakers(origin, host.breaker, ctx, ctx.clock);
+    const hostFailure = (ticket: number, now: number) => this.#breakers.failure(ticket, now);
+    if (!host.ordered) this.#gates = new EndpointGates(origin, host.breaker, ctx, this.#held.queue, hostFailure, () => this.#pump());
     this.#lastActive = this.#clock.now();
     if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump(), origin);
   }
@@ -222,8 +227,11 @@ export class HostActor {
     const held = this.#held;
     const turns = held.queue;
     if (turns.length > 0) this.#breakers.refresh(now);
+    // Endpoints parked until now take turns again (their timer may not have fired yet).
+    if (turns.parked > 0) turns.unparkDue(now);
     const { concurrency, ordered } = this.host;
     const limiter = this.#limiter;
+    const gates = this.#gates;
     for (let lane = turns.current(); lane !== undefined; lane = turns.current()) {
       if (this.#inFlight >= concurrency) break;
       if (ordered && (this.#inFlight > 0 || held.retries.size > 0)) break;
@@ -235,6 +243,8 @@ export class HostActor {
         continue;
       }
       if (this.#blocked(now)) break;
+      // The endpoint's permit first: a host permit is not taken for an endpoint that has none.
+      if (gates !== undefined && !gates.ready(lane, head, now)) continue;
       if (limiter !== undefined) {
         const wait = limiter.admit(now, turns.length);
         if (wait > 0) {
@@ -246,7 +256,7 @@ export class HostActor {
       turns.take();
       lane.held--;
       lane.inFlight++;
-      this.#dispatch(head, this.#breakers.ticket(now), now);
+      this.#dispatch(head, this.#breakers.ticket(now), gates?.ticket(lane, now) ?? 0, now);
     }
     if (limiter !== undefined && turns.length === 0) limiter.idle();
     if (held.disk !== undefined && held.disk.count > 0) held.pageIn();
@@ -259,12 +269,13 @@ export class HostActor {
     return this.#mode === 'paused' || now < this.#pausedUntil || this.#breakers.holds(now);
   }
 
-  #dispatch(message: Message, ticket: number, now: number): void {
+  /** `ticket`: the host breaker's for this attempt; `laneTicket`: its endpoint's. */
+  #dispatch(message: Message, ticket: number, laneTicket: number, now: number): void {
     this.#inFlight++;
-    sendAttempt(this.ctx, this.transport, message, now, (result) => this.#complete(message, ticket, result));
+    sendAttempt(this.ctx, this.transport, message, now, (result) => this.#complete(message, ticket, laneTicket, result));
   }
 
-  #complete(message: Message, ticket: number, result: AttemptResult): void {
+  #complete(message: Message, ticket: number, laneTicket: number, result: AttemptResult): void {
     this.#inFlight--;
     const now = this.#clock.now();
     this.#lastActive = now;
@@ -279,7 +290,11 @@ export class HostActor {
     }
     sink.attempted(message, result);
     const outcome = result.error === undefined ? classifyStatus(result.status, result.retryAfter !== undefined) : classifyError(result.error.original as { code?: unknown });
-    this.#breakers.record(outcome, ticket, now);
+    // A 5xx or a timeout is its endpoint's failure; a connection failure is the host's.
+    const gates = this.#gates;
+    const endpointFailure = gates !== undefined && outcome.kind === 'retry' && outcome.breakerFailure && (result.error === undefined || !isConnectionFailure(result.error));
+    this.#breakers.record(outcome, endpointFailure, ticket, now);
+    gates?.record(lane, outcome, endpointFailure, laneTicket, ticket, now);
 
     this.#pausedUntil = Math.max(this.#pausedUntil, afterAttempt(this.ctx, this.#held, message, result, outcome, now));
     if (lane.held === 0) this.#held.queue.release(lane, now);

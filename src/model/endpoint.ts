@@ -6,6 +6,8 @@ import { WebhookError, describe } from '../core/errors.js';
 import { MAX_URL_LENGTH } from '../core/http-fields.js';
 import type { SignatureScheme } from '../signing/scheme.js';
 import { SIGNATURE_HEADERS, parseSecrets } from '../signing/signatures.js';
+import { rateLimit as readRateLimit } from '../config/resolve-options.js';
+import type { RateLimit } from '../limits/rate-limiter.js';
 
 /**
  * A validated endpoint. Secrets and header values may be credentials, so they live in private
@@ -19,15 +21,18 @@ export class ResolvedEndpoint {
   readonly path: string;
   /** How this endpoint's requests are signed: the endpoint's `signature`, else the dispatcher's. */
   readonly scheme: SignatureScheme;
+  /** This URL's own limit (every send to the same `url` shares it), under the host's; `undefined` for none. */
+  readonly rateLimit: Required<RateLimit> | undefined;
   readonly #headers: readonly string[];
   readonly #secrets: readonly string[];
   readonly #keys: readonly KeyObject[];
 
-  constructor(url: URL, scheme: SignatureScheme, headers: string[], secrets: string[], keys: KeyObject[]) {
+  constructor(url: URL, scheme: SignatureScheme, headers: string[], secrets: string[], keys: KeyObject[], limit?: Required<RateLimit>) {
     this.url = url.href;
     this.origin = url.origin;
     this.path = `${url.pathname}${url.search}`;
     this.scheme = scheme;
+    this.rateLimit = limit;
     this.#headers = Object.freeze(headers);
     this.#secrets = Object.freeze(secrets);
     this.#keys = Object.freeze(keys);
@@ -78,6 +83,9 @@ interface CacheEntry {
   secretItems: readonly unknown[] | undefined;
   signature: unknown;
   headers: unknown;
+  rateLimit: unknown;
+  /** `rateLimit`'s values when it was read: an object can change in place. */
+  limit: Required<RateLimit> | undefined;
   headerSnapshot: HeaderSnapshot;
   resolved: ResolvedEndpoint;
 }
@@ -103,6 +111,23 @@ function secretItems(secret: unknown): readonly unknown[] | undefined {
   } catch (error) {
     throw new WebhookError('WD_INVALID_ENDPOINT', 'Expected `secret` to be readable, but reading it threw', { cause: error });
   }
+}
+
+/** The endpoint's `rateLimit`, checked as the host's is (the same ranges and messages), refused as `WD_INVALID_ENDPOINT`. */
+function endpointRateLimit(value: unknown): Required<RateLimit> | undefined {
+  try {
+    return readRateLimit('rateLimit', value, undefined);
+  } catch (error) {
+    if (error instanceof WebhookError) throw new WebhookError('WD_INVALID_ENDPOINT', error.message);
+    throw error;
+  }
+}
+
+/** `raw` still holds the values it had when resolved (it may be changed in place). */
+function sameLimit(raw: unknown, limit: Required<RateLimit> | undefined): boolean {
+  if (limit === undefined || typeof raw !== 'object' || raw === null) return true;
+  const o = raw as Record<string, unknown>;
+  return o.perSecond === limit.perSecond && (o.burst === undefined || o.burst === limit.burst);
 }
 
 function sameItems(secret: unknown, items: readonly unknown[]): boolean {
@@ -172,6 +197,8 @@ export class EndpointResolver {
         e.secret === hit.secret &&
         e.signature === hit.signature &&
         e.headers === hit.headers &&
+        e.rateLimit === hit.rateLimit &&
+        sameLimit(hit.rateLimit, hit.limit) &&
         (hit.secretItems === undefined || sameItems(hit.secret, hit.secretItems)) &&
         sameHeaders(hit.headers, hit.headerSnapshot)
       ) {
@@ -182,6 +209,7 @@ export class EndpointResolver {
     const secret = own(endpoint, 'secret');
     const signature = own(endpoint, 'signature');
     const headers = own(endpoint, 'headers');
+    const rawLimit = own(endpoint, 'rateLimit');
     if (signature !== undefined && !SCHEMES.includes(signature)) {
       throw new WebhookError('WD_INVALID_ENDPOINT', `Expected \`signature\` to be \`'standard-webhooks'\` or \`'timestamped-hex'\`, got ${describe(signature)}`);
     }
@@ -193,8 +221,9 @@ export class EndpointResolver {
     const keys = parseSecrets(scheme, items ?? secret);
     // parseSecrets accepted them, so they are strings.
     const secrets = (items ?? [secret]) as string[];
-    const resolved = new ResolvedEndpoint(parsedUrl, scheme, flat, secrets.slice(), keys);
-    this.#cache.set(endpoint, { url, secret, secretItems: items, signature, headers, headerSnapshot, resolved });
+    const limit = endpointRateLimit(rawLimit);
+    const resolved = new ResolvedEndpoint(parsedUrl, scheme, flat, secrets.slice(), keys, limit);
+    this.#cache.set(endpoint, { url, secret, secretItems: items, signature, headers, rateLimit: rawLimit, limit, headerSnapshot, resolved });
     return resolved;
   }
 

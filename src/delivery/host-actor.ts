@@ -2,6 +2,7 @@ import { afterAttempt } from './attempt-outcome.js';
 import { ActorBreakers } from './actor-breakers.js';
 import { classifyError, classifyStatus, isConnectionFailure } from './classify.js';
 import { EndpointGates } from './endpoint-gates.js';
+import { endpointStats } from './endpoint-stats.js';
 import type { Clock } from '../core/clock.js';
 import type { WebhookError } from '../core/errors.js';
 import type { Message } from '../model/message.js';
@@ -166,6 +167,7 @@ export class HostActor {
       waiting: this.#held.retries.size,
       breaker: this.#breakers.state(this.#clock.now()),
       paused: this.#mode === 'paused',
+      ...endpointStats(this.#held.queue, this.host.queueCapacity, this.#clock.now()),
     };
   }
 

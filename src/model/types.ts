@@ -161,6 +161,23 @@ export interface HostStats {
   breaker: BreakerState;
   /** Paused with `pause(origin)`: nothing new is sent until `resume(origin)`. */
   paused: boolean;
+  /** Endpoint URLs of this host with state: something held or in flight, or a rate limit still refilling. */
+  endpoints: number;
+  /**
+   * Up to 5 endpoints held while the host's others go on: `'breaker'`, their own breaker is open
+   * (their 5xx or timeouts); `'rate'`, waiting for a permit of their own `rateLimit`. `queued`:
+   * the messages the endpoint holds (queued, waiting to retry, on disk).
+   */
+  held: EndpointHold[];
+  /** The endpoint holding the most of the host's room; `share` is its part of `queueCapacity` (0 to 1). Absent when none holds any. */
+  busiest?: { url: string; queued: number; share: number };
+}
+
+/** One endpoint of a host held on its own: see {@link HostStats.held}. */
+export interface EndpointHold {
+  url: string;
+  why: 'breaker' | 'rate';
+  queued: number;
 }
 
 export interface DispatcherStats {

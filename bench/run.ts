@@ -34,6 +34,7 @@ const SCENARIOS: Record<string, [name: string, load: () => Promise<Scenario>]> =
   '19': ['shared rate limit, 3 processes', () => import('./scenarios/19-shared-rate.js')],
   '20': ['token bucket vs Bottleneck', () => import('./scenarios/20-bottleneck-limiter.js')],
   '21': ['signing cost, HMAC and ed25519', () => import('./scenarios/21-signing-cost.js')],
+  '23': ['1,000 endpoints on one host', () => import('./scenarios/23-endpoint-fairness.js')],
 };
 
 const HELP = `Usage: npm run bench -- [flags]

@@ -21,7 +21,8 @@ export interface Endpoint {
    * the same `url` shares one bucket (through Redis in a cluster), while the URL has messages
    * or its bucket is refilling; the limit its first send named holds meanwhile. The same ranges
    * as the host's. With a durable store, messages recovered by a later run are not limited
-   * by it until a new send to the URL names it again.
+   * by it until a new send to the URL names it again. Not applied on an `ordered` host, whose
+   * one queue keeps acceptance order: there the host's own limit holds.
    */
   rateLimit?: RateLimit;
 }

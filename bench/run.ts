@@ -35,6 +35,7 @@ const SCENARIOS: Record<string, [name: string, load: () => Promise<Scenario>]> =
   '20': ['token bucket vs Bottleneck', () => import('./scenarios/20-bottleneck-limiter.js')],
   '21': ['signing cost, HMAC and ed25519', () => import('./scenarios/21-signing-cost.js')],
   '22': ['deep queue, 1 and 200 hosts', () => import('./scenarios/22-deep-queue.js')],
+  '23': ['1,000 endpoints on one host', () => import('./scenarios/23-endpoint-fairness.js')],
 };
 
 const HELP = `Usage: npm run bench -- [flags]

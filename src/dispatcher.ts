@@ -280,12 +280,17 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
 
   /**
    * Resolves when the origin's queue has room for another message: after `WD_QUEUE_FULL`,
-   * await it before sending again, as with a stream's `drain`. Resolves at once when there is
-   * room (or no actor yet), and when the dispatcher closes.
+   * await it before sending again, as with a stream's `drain`. `target` a URL with a path
+   * (an endpoint's `url`): when that endpoint's share of its host's queue has room too
+   * (`endpointQueueShare`). Resolves at once when there is room (or no actor yet), and when
+   * the dispatcher closes.
    */
   onRoom(target: string): Promise<void> {
     try {
-      return this.#router.get(originOf(target))?.waitForRoom() ?? Promise.resolve();
+      const actor = this.#router.get(originOf(target));
+      // Anything after the authority (a path, even `/`, or a query) names one endpoint URL.
+      const url = /^[a-z][a-z\d+.-]*:\/\/[^/?#]*[/?#]/i.test(target) ? new URL(target).href : undefined;
+      return actor?.waitForRoom(url) ?? Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }

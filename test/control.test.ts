@@ -86,11 +86,30 @@ describe('cancel', () => {
 
 describe('onRoom', () => {
   it('after WD_QUEUE_FULL, resolves once the host has room again', async () => {
+    // One endpoint may hold the whole queue here: the host's room is what is waited for.
     const { d } = setup({ queueCapacity: 2, concurrency: 1, endpointQueueShare: 1 });
     d.pause(endpoint.url);
     await d.send(endpoint, { type: 't', data: 0 });
     await d.send(endpoint, { type: 't', data: 1 });
     await expect(d.send(endpoint, { type: 't', data: 2 })).rejects.toMatchObject({ code: 'WD_QUEUE_FULL' });
+    let room = false;
+    const waiting = d.onRoom(new URL(endpoint.url).origin).then(() => (room = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(room).toBe(false);
+    d.resume(endpoint.url);
+    await waiting;
+    await expect(d.send(endpoint, { type: 't', data: 2 })).resolves.toMatchObject({ origin: 'https://customer.example' });
+    await d.close();
+  });
+
+  it("given an endpoint's URL, waits for that endpoint's share, not only the host's room", async () => {
+    const { d } = setup({ queueCapacity: 4, concurrency: 1 });
+    d.pause(endpoint.url);
+    await d.send(endpoint, { type: 't', data: 0 });
+    await d.send(endpoint, { type: 't', data: 1 });
+    // The host has room for 2 more; this endpoint holds its share (0.5 of 4).
+    await expect(d.send(endpoint, { type: 't', data: 2 })).rejects.toMatchObject({ code: 'WD_QUEUE_FULL' });
+    await d.onRoom(new URL(endpoint.url).origin);
     let room = false;
     const waiting = d.onRoom(endpoint.url).then(() => (room = true));
     await new Promise((resolve) => setImmediate(resolve));

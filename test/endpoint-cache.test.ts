@@ -50,6 +50,23 @@ describe('a new endpoint object with content already seen', () => {
     expect(r.resolve({ ...base })).toBe(first);
   });
 
+  it('an endpoint rate limit is part of the content: a new limit gives a new resolved endpoint with that limit', () => {
+    const r = resolver();
+    const url = 'https://example.com/hooks';
+    const none = r.resolve({ url, secret });
+    const slow = r.resolve({ url, secret, rateLimit: { perSecond: 1 } });
+    const fast = r.resolve({ url, secret, rateLimit: { perSecond: 50, burst: 5 } });
+    expect(none.rateLimit).toBeUndefined();
+    expect(slow).not.toBe(none);
+    expect(slow.rateLimit).toMatchObject({ perSecond: 1 });
+    expect(fast.rateLimit).toEqual({ perSecond: 50, burst: 5 });
+    // Each content again, from new objects: never another content's limit (the three share a
+    // key in the content memo, so the last one remembered is served and the others are misses).
+    expect(r.resolve({ url, secret, rateLimit: { perSecond: 1 } }).rateLimit).toMatchObject({ perSecond: 1 });
+    expect(r.resolve({ url, secret }).rateLimit).toBeUndefined();
+    expect(r.resolve({ url, secret, rateLimit: { perSecond: 50, burst: 5 } }).rateLimit).toEqual({ perSecond: 50, burst: 5 });
+  });
+
   it('sends each new object with its own content: a changed header or secret takes effect at the next send', async () => {
     const rx = await scopedOnce.receiver();
     const d = scopedOnce.dispatcher();
@@ -146,8 +163,10 @@ describe('bounds and secrecy', () => {
     const resolved = Array.from({ length: 5 }, (_, i) => r.resolve({ url: `https://example.com/${i}`, secret }));
     for (const e of resolved) cache.remember(e);
     expect(cache.size.endpoints).toBe(3);
-    expect(cache.endpoint('https://example.com/0', 'standard-webhooks', [], [secret])).toBeUndefined();
-    expect(cache.endpoint('https://example.com/4', 'standard-webhooks', [], [secret])).toBe(resolved[4]);
+    expect(cache.endpoint('https://example.com/0', 'standard-webhooks', [], [secret], undefined)).toBeUndefined();
+    expect(cache.endpoint('https://example.com/4', 'standard-webhooks', [], [secret], undefined)).toBe(resolved[4]);
+    // The endpoint's rate limit is part of its content.
+    expect(cache.endpoint('https://example.com/4', 'standard-webhooks', [], [secret], { perSecond: 1, burst: 1 })).toBeUndefined();
     for (let i = 0; i < 5; i++) cache.rememberUrl(`https://example.com/${i}`, { href: `https://example.com/${i}`, origin: 'https://example.com', path: `/${i}` });
     expect(cache.size.urls).toBe(3);
   });

@@ -7,6 +7,7 @@ import { actorHarness } from './support/actor-harness.js';
 
 const ok = { status: 200 } as const;
 const fail500 = { status: 500 } as const;
+const refused = { error: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' } } as const;
 
 describe('concurrency gate', () => {
   it('keeps at most `concurrency` in flight and sends the next as each answer lands', async () => {
@@ -51,13 +52,14 @@ describe('rate gate', () => {
 });
 
 describe('breaker gate', () => {
+  // Connection failures are the host's (an endpoint's 5xx opens that endpoint's breaker: test/endpoint-breakers.test.ts).
   it('opens after the threshold, holds the queue with no timer but its reopening, and lets one probe through', async () => {
     const h = actorHarness({ concurrency: 1, breaker: { failureThreshold: 2, cooldownMs: 1_000 }, retry: { attempts: 10, baseDelayMs: 10, maxDelayMs: 10 } }, [0, 0, 0, 0]);
     h.send();
     h.send();
-    h.transport.requests[0]!.answer(fail500);
+    h.transport.requests[0]!.answer(refused);
     await h.settle();
-    h.transport.requests[1]!.answer(fail500);
+    h.transport.requests[1]!.answer(refused);
     await h.settle();
     expect(h.reports.filter((r) => r.kind === 'breaker')).toEqual([{ kind: 'breaker', state: 'open' }]);
     // Retries come due, but nothing is sent while open (cooldown 1,000 ms, jitter 0).

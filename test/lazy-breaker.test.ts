@@ -10,6 +10,8 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { actorHarness } from './support/actor-harness.js';
 
+const reset = { error: { code: 'ECONNRESET', message: 'socket hang up' } } as const;
+
 const made = vi.hoisted(() => ({ count: 0 }));
 vi.mock('../src/delivery/circuit-breaker.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../src/delivery/circuit-breaker.js')>();
@@ -25,15 +27,16 @@ vi.mock('../src/delivery/circuit-breaker.js', async (importOriginal) => {
 describe('breaker made at the first failure', () => {
   beforeEach(() => void (made.count = 0));
 
+  // Connection resets: the host's failures (a 5xx is its endpoint's, and makes the endpoint's breaker).
   it('is not made before a failure; counts the failures of attempts sent before it existed, and opens at the threshold', async () => {
     const h = actorHarness({ concurrency: 3, breaker: { failureThreshold: 3, cooldownMs: 1_000 }, retry: { attempts: 5, baseDelayMs: 10, maxDelayMs: 10 } }, [0, 0, 0, 0]);
     for (let i = 0; i < 4; i++) h.send();
     expect(h.actor.stats()).toMatchObject({ inFlight: 3, breaker: 'closed' });
     expect(made.count).toBe(0);
-    h.transport.requests[0]!.answer({ status: 503 });
+    h.transport.requests[0]!.answer(reset);
     await h.settle();
     expect(made.count).toBe(1);
-    for (const r of h.transport.requests.slice(1, 3)) r.answer({ status: 503 });
+    for (const r of h.transport.requests.slice(1, 3)) r.answer(reset);
     await h.settle();
     expect(made.count).toBe(1);
     expect(h.reports.filter((r) => r.kind === 'breaker')).toEqual([{ kind: 'breaker', state: 'open' }]);
@@ -46,11 +49,11 @@ describe('breaker made at the first failure', () => {
   it('a success after the first failure resets the count, as with a breaker made up front', async () => {
     const h = actorHarness({ concurrency: 3, breaker: { failureThreshold: 2, cooldownMs: 1_000 }, retry: { attempts: 5, baseDelayMs: 10_000, maxDelayMs: 10_000 } }, [0.5, 0.5, 0.5]);
     for (let i = 0; i < 3; i++) h.send();
-    h.transport.requests[0]!.answer({ status: 500 });
+    h.transport.requests[0]!.answer(reset);
     await h.settle();
     h.transport.requests[1]!.answer({ status: 200 });
     await h.settle();
-    h.transport.requests[2]!.answer({ status: 500 });
+    h.transport.requests[2]!.answer(reset);
     await h.settle();
     expect(made.count).toBe(1);
     expect(h.actor.stats().breaker).toBe('closed');

@@ -80,7 +80,9 @@ describe('rate limits', () => {
 });
 
 describe('circuit breaker', () => {
-  it('opens after consecutive failures, sends nothing but one probe while open, and closes when the host recovers', async () => {
+  // An endpoint's 5xx open that endpoint's own breaker (the `breaker` events carry its `url`);
+  // the host's breaker counts one failure for it and stays closed below its threshold.
+  it('opens after consecutive failures, sends nothing but one probe while open, and closes when the endpoint recovers', async () => {
     let broken = true;
     const r = await receiver(() => (broken ? status(500) : ok));
     const other = await receiver();
@@ -92,14 +94,16 @@ describe('circuit breaker', () => {
     const states: BreakerState[] = [];
     // Listeners only record: an expect() thrown inside one would be caught by the listener guard.
     const origins = new Set<string>();
+    const urls = new Set<string | undefined>();
     d.on('breaker', (e) => {
       origins.add(e.origin);
+      urls.add(e.url);
       states.push(e.state);
     });
     const opened = until(d, 'breaker', 'open');
     for (let i = 0; i < 5; i++) await d.send({ url: r.url(), secret }, { type: 't', data: i });
     await opened;
-    expect(d.stats().hosts[r.origin]!.breaker).toBe('open');
+    expect(d.stats().hosts[r.origin]!.breaker).toBe('closed');
     const countAtOpen = r.count;
     // Another host is not held up by this one's breaker.
     await d.send({ url: other.url(), secret }, { type: 't', data: 'x' });
@@ -116,6 +120,7 @@ describe('circuit breaker', () => {
     expect(t.delivered.filter((e) => e.origin === r.origin)).toHaveLength(6);
     expect(states).toEqual(['open', 'half-open', 'closed']);
     expect([...origins]).toEqual([r.origin]);
+    expect([...urls]).toEqual([new URL(r.url()).href]);
     // One probe, then the five messages still held.
     expect(r.count).toBe(countAtOpen + 1 + 5);
   });

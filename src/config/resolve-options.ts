@@ -8,7 +8,8 @@ import { DEFAULTS, LIMITS, OPTION_KEYS, type BreakerOptions, type ResolvedHostOp
 
 /** Checks the constructor's options and fills in the defaults: every key, own properties only. */
 
-function rateLimit(name: string, value: unknown, fallback: Required<RateLimit> | undefined): Required<RateLimit> | undefined {
+/** A host's (or an endpoint's) `rateLimit`: `false` for none, `fallback` when absent. Throws `WD_INVALID_OPTIONS`. */
+export function rateLimit(name: string, value: unknown, fallback: Required<RateLimit> | undefined): Required<RateLimit> | undefined {
   if (value === undefined) return fallback;
   if (value === false) return undefined;
   const o = readObject(name, value, OPTION_KEYS.rateLimit);

@@ -20,7 +20,8 @@ export interface ActorSink {
   retrying(message: Message, delayMs: number): void;
   attempted(message: Message, result: AttemptResult): void;
   gone(message: Message): void;
-  breaker(origin: string, state: BreakerState): void;
+  /** `url`: an endpoint's own breaker; without it, the host's. */
+  breaker(origin: string, state: BreakerState, url?: string): void;
 }
 
 /** What every actor of a dispatcher shares: the seams through which it meets the world. */

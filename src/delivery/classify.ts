@@ -50,3 +50,18 @@ export function classifyError(error: { code?: unknown } | null | undefined): Out
   if (typeof code === 'string' && REFUSED_CODES.has(code)) return REFUSED;
   return RETRY_FAILURE;
 }
+
+/** Failures of the connection, not of one endpoint's handler: they count against the host's breaker. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Is this transport error the host's (its connections cannot be made or were cut) rather than
+ * one endpoint's (a timeout waiting for its answer)? Looks at the attempt's error code, then at
+ * the original error's and its cause's.
+ */
+export function isConnectionFailure(error: { code: string; original: unknown }): boolean {
+  if (CONNECTION_CODES.has(error.code)) return true;
+  const original = error.original as { code?: unknown; cause?: { code?: unknown } } | null | undefined;
+  const codes = [original?.code, original?.cause?.code];
+  return codes.some((code) => typeof code === 'string' && CONNECTION_CODES.has(code));
+}

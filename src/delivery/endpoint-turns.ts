@@ -24,6 +24,8 @@ export class Lane {
   why: 'breaker' | 'rate' | undefined;
   breaker: CircuitBreaker | undefined;
   limiter: RateLimiter | undefined;
+  /** Holds a permit of its own limiter, taken while the host's limiter had none: the next send uses it. */
+  permit = false;
   /** The refusal naming this endpoint's full share, made at its first refusal. */
   full: WebhookError | undefined;
 
@@ -44,6 +46,7 @@ export class EndpointTurns {
   /** The lane looked up last: a host's messages mostly come in runs to one URL. */
   #last: Lane | undefined;
   #length = 0;
+  #parkedCount = 0;
 
   constructor(private readonly ordered: boolean) {}
 
@@ -55,6 +58,11 @@ export class EndpointTurns {
   /** Endpoints with state: something queued, held, in flight, or a limiter or breaker still settling. */
   get size(): number {
     return this.#lanes.size;
+  }
+
+  /** Lanes out of the turns for now (an open breaker, or waiting for a permit). */
+  get parked(): number {
+    return this.#parkedCount;
   }
 
   lanes(): IterableIterator<Lane> {
@@ -121,6 +129,7 @@ export class EndpointTurns {
   /** Takes the current lane out of the turns until `until` (or until {@link unpark} when `Infinity`). */
   park(until: number, why: 'breaker' | 'rate'): void {
     const lane = this.#ring.shift()!;
+    this.#parkedCount++;
     lane.inRing = false;
     lane.parked = true;
     lane.dueAt = until;
@@ -148,6 +157,7 @@ export class EndpointTurns {
 
   unpark(lane: Lane): void {
     if (!lane.parked) return;
+    this.#parkedCount--;
     lane.parked = false;
     lane.why = undefined;
     this.#enter(lane);
@@ -191,30 +201,35 @@ export class EndpointTurns {
     if (lane !== undefined) this.left(lane, now);
   }
 
-  /** No endpoint keeps state (those kept only for a settling limiter or an open breaker are let go first). */
+  /** No endpoint keeps state (those kept only for a settling limiter are let go first). */
   settled(now: number): boolean {
     if (this.#lanes.size > 0) this.sweep(now);
     return this.#lanes.size === 0;
   }
 
-  /** Forgets `lane` when it holds nothing and nothing of it needs keeping (its limiter settled, its breaker closed). */
+  /** Forgets `lane` when it holds nothing and nothing of it needs keeping (its limiter settled). */
   release(lane: Lane, now: number): void {
     if (lane.held > 0 || lane.inFlight > 0 || lane.queue.length > 0) return;
     if (lane.limiter !== undefined && !lane.limiter.settled(now)) return;
-    if (lane.breaker !== undefined && lane.breaker.state !== 'closed') return;
-    lane.parked = false;
+    // An open breaker does not keep a lane that holds nothing, as it does not keep an idle
+    // actor: with nothing waiting there is nobody for it to protect.
+    if (lane.parked) {
+      lane.parked = false;
+      this.#parkedCount--;
+    }
     this.#lanes.delete(lane.url);
     if (this.#last === lane) this.#last = undefined;
     void lane.limiter?.close();
   }
 
-  /** Forgets every lane {@link release} would: for lanes kept only for a settling limiter or breaker. */
+  /** Forgets every lane {@link release} would: for lanes kept only for a settling limiter. */
   sweep(now: number): void {
     for (const lane of this.#lanes.values()) if (lane.held === 0 && lane.inFlight === 0) this.release(lane, now);
   }
 
   #enter(lane: Lane): void {
-    if (lane.inRing || lane.parked) return;
+    // A parked lane whose messages were cancelled meanwhile has no turn to take.
+    if (lane.inRing || lane.parked || lane.queue.length === 0) return;
     lane.inRing = true;
     this.#ring.push(lane);
   }

@@ -82,8 +82,8 @@ export function createSink({ ledger, events, journal, otel, ended }: SinkContext
     gone(m) {
       if (events.has('gone')) events.emit('gone', messageFacts(m));
     },
-    breaker(origin, state) {
-      if (events.has('breaker')) events.emit('breaker', { origin, state });
+    breaker(origin, state, url) {
+      if (events.has('breaker')) events.emit('breaker', url === undefined ? { origin, state } : { origin, state, url });
     },
   };
 }

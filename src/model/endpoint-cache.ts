@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BoundedCache } from './bounded-cache.js';
 import type { SignatureScheme } from '../signing/scheme.js';
+import type { RateLimit } from '../limits/rate-limiter.js';
 
 /** How many URLs, and how many endpoints, one resolver remembers (see {@link EndpointCache}). */
 export const ENDPOINT_CACHE_CAPACITY = 10_000;
@@ -24,6 +25,8 @@ export interface Resolved {
   readonly url: string;
   readonly scheme: SignatureScheme;
   readonly headers: readonly string[];
+  /** The endpoint's own rate limit, part of its content. */
+  readonly rateLimit: Required<RateLimit> | undefined;
   secrets(): readonly string[];
 }
 
@@ -96,11 +99,12 @@ export class EndpointCache {
    * The resolved endpoint of exactly this content, if one is remembered. `secrets` are as the
    * caller gave them, not yet checked: anything but strings is never found.
    */
-  endpoint(href: string, scheme: SignatureScheme, headers: readonly string[], secrets: readonly unknown[]): Resolved | undefined {
+  endpoint(href: string, scheme: SignatureScheme, headers: readonly string[], secrets: readonly unknown[], limit: Required<RateLimit> | undefined): Resolved | undefined {
     const key = this.#key(href, scheme, headers, secrets);
     if (key === undefined) return undefined;
     const hit = this.#endpoints.get(key);
-    if (hit === undefined || hit.url !== href || hit.scheme !== scheme || !sameStrings(hit.headers, headers) || !sameStrings(hit.secrets(), secrets)) {
+    // The rate limit is compared, not hashed: endpoints that differ only in it are rare, and a miss is only a miss.
+    if (hit === undefined || hit.url !== href || hit.scheme !== scheme || !sameLimit(hit.rateLimit, limit) || !sameStrings(hit.headers, headers) || !sameStrings(hit.secrets(), secrets)) {
       return undefined;
     }
     return hit;
@@ -128,4 +132,8 @@ export class EndpointCache {
     }
     return h;
   }
+}
+
+function sameLimit(a: Required<RateLimit> | undefined, b: Required<RateLimit> | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.perSecond === b.perSecond && a.burst === b.burst);
 }

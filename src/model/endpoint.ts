@@ -7,6 +7,8 @@ import { WebhookError, describe } from '../core/errors.js';
 import { MAX_URL_LENGTH } from '../core/http-fields.js';
 import type { SignatureScheme } from '../signing/scheme.js';
 import { SIGNATURE_HEADERS, parseSecrets } from '../signing/signatures.js';
+import { rateLimit as readRateLimit } from '../config/resolve-options.js';
+import type { RateLimit } from '../limits/rate-limiter.js';
 
 /**
  * A validated endpoint. Secrets and header values may be credentials, so they live in private
@@ -20,15 +22,18 @@ export class ResolvedEndpoint {
   readonly path: string;
   /** How this endpoint's requests are signed: the endpoint's `signature`, else the dispatcher's. */
   readonly scheme: SignatureScheme;
+  /** This URL's own limit (every send to the same `url` shares it), under the host's; `undefined` for none. */
+  readonly rateLimit: Required<RateLimit> | undefined;
   readonly #headers: readonly string[];
   readonly #secrets: readonly string[];
   readonly #keys: readonly KeyObject[];
 
-  constructor(url: ParsedUrl, scheme: SignatureScheme, headers: string[], secrets: string[], keys: KeyObject[]) {
+  constructor(url: ParsedUrl, scheme: SignatureScheme, headers: string[], secrets: string[], keys: KeyObject[], limit?: Required<RateLimit>) {
     this.url = url.href;
     this.origin = url.origin;
     this.path = url.path;
     this.scheme = scheme;
+    this.rateLimit = limit;
     this.#headers = Object.freeze(headers);
     this.#secrets = Object.freeze(secrets);
     this.#keys = Object.freeze(keys);
@@ -79,6 +84,9 @@ interface CacheEntry {
   secretItems: readonly unknown[] | undefined;
   signature: unknown;
   headers: unknown;
+  rateLimit: unknown;
+  /** `rateLimit`'s values when it was read: an object can change in place. */
+  limit: Required<RateLimit> | undefined;
   headerSnapshot: HeaderSnapshot;
   resolved: ResolvedEndpoint;
 }
@@ -104,6 +112,23 @@ function secretItems(secret: unknown): readonly unknown[] | undefined {
   } catch (error) {
     throw new WebhookError('WD_INVALID_ENDPOINT', 'Expected `secret` to be readable, but reading it threw', { cause: error });
   }
+}
+
+/** The endpoint's `rateLimit`, checked as the host's is (the same ranges and messages), refused as `WD_INVALID_ENDPOINT`. */
+function endpointRateLimit(value: unknown): Required<RateLimit> | undefined {
+  try {
+    return readRateLimit('rateLimit', value, undefined);
+  } catch (error) {
+    if (error instanceof WebhookError) throw new WebhookError('WD_INVALID_ENDPOINT', error.message);
+    throw error;
+  }
+}
+
+/** `raw` still holds the values it had when resolved (it may be changed in place). */
+function sameLimit(raw: unknown, limit: Required<RateLimit> | undefined): boolean {
+  if (limit === undefined || typeof raw !== 'object' || raw === null) return true;
+  const o = raw as Record<string, unknown>;
+  return o.perSecond === limit.perSecond && (o.burst === undefined || o.burst === limit.burst);
 }
 
 function sameItems(secret: unknown, items: readonly unknown[]): boolean {
@@ -179,6 +204,8 @@ export class EndpointResolver {
         e.secret === hit.secret &&
         e.signature === hit.signature &&
         e.headers === hit.headers &&
+        e.rateLimit === hit.rateLimit &&
+        sameLimit(hit.rateLimit, hit.limit) &&
         (hit.secretItems === undefined || sameItems(hit.secret, hit.secretItems)) &&
         sameHeaders(hit.headers, hit.headerSnapshot)
       ) {
@@ -189,6 +216,7 @@ export class EndpointResolver {
     const secret = own(endpoint, 'secret');
     const signature = own(endpoint, 'signature');
     const headers = own(endpoint, 'headers');
+    const rawLimit = own(endpoint, 'rateLimit');
     if (signature !== undefined && !SCHEMES.includes(signature)) {
       throw new WebhookError('WD_INVALID_ENDPOINT', `Expected \`signature\` to be \`'standard-webhooks'\` or \`'timestamped-hex'\`, got ${describe(signature)}`);
     }
@@ -198,15 +226,16 @@ export class EndpointResolver {
     const flat = checkHeaders(headerSnapshot, this.#owned[scheme]);
     const items = secretItems(secret);
     const given = items ?? [secret];
-    const known = this.#byContent.endpoint(parsedUrl.href, scheme, flat, given) as ResolvedEndpoint | undefined;
+    const limit = endpointRateLimit(rawLimit);
+    const known = this.#byContent.endpoint(parsedUrl.href, scheme, flat, given, limit) as ResolvedEndpoint | undefined;
     // Not remembered by identity: an object with known content is most often a new one per
     // send (a database row), and a WeakMap entry per object costs more than this whole path.
     if (known !== undefined) return known;
     const keys = parseSecrets(scheme, items ?? secret);
     // parseSecrets accepted them, so they are strings.
-    const resolved = new ResolvedEndpoint(parsedUrl, scheme, flat, given.slice() as string[], keys);
+    const resolved = new ResolvedEndpoint(parsedUrl, scheme, flat, given.slice() as string[], keys, limit);
     this.#byContent.remember(resolved);
-    this.#cache.set(endpoint, { url, secret, secretItems: items, signature, headers, headerSnapshot, resolved });
+    this.#cache.set(endpoint, { url, secret, secretItems: items, signature, headers, rateLimit: rawLimit, limit, headerSnapshot, resolved });
     return resolved;
   }
 

@@ -1,5 +1,6 @@
 import type { WebhookError } from '../core/errors.js';
 import type { SignatureScheme } from '../signing/scheme.js';
+import type { RateLimit } from '../limits/rate-limiter.js';
 
 /** Where a webhook goes and how it is signed. */
 export interface Endpoint {
@@ -15,6 +16,15 @@ export interface Endpoint {
   headers?: Record<string, string>;
   /** How this endpoint's requests are signed, overriding the dispatcher's `signature`. */
   signature?: SignatureScheme;
+  /**
+   * This URL's own rate limit, under the host's (`rateLimit` in the options): every send with
+   * the same `url` shares one bucket (through Redis in a cluster), while the URL has messages
+   * or its bucket is refilling; the limit its first send named holds meanwhile. The same ranges
+   * as the host's. With a durable store, messages recovered by a later run are not limited
+   * by it until a new send to the URL names it again. Not applied on an `ordered` host, whose
+   * one queue keeps acceptance order: there the host's own limit holds.
+   */
+  rateLimit?: RateLimit;
 }
 
 /** What happened. Serialized once per event into `{ id, type, timestamp, data }`. */
@@ -93,10 +103,15 @@ export interface Retry extends MessageFacts {
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
-/** A host's circuit breaker changed state. */
+/** A host's circuit breaker, or one endpoint's (with `url`), changed state. */
 export interface BreakerChange {
   origin: string;
   state: BreakerState;
+  /**
+   * Set for an endpoint's own breaker: its 5xx and timeouts opened it, and it holds that URL
+   * only. Absent for the host's breaker, which holds every endpoint of the origin.
+   */
+  url?: string;
 }
 
 /** A receiver answered 410: the subscription should probably be dropped. A `failed` with reason `'gone'` follows. */
@@ -147,6 +162,23 @@ export interface HostStats {
   breaker: BreakerState;
   /** Paused with `pause(origin)`: nothing new is sent until `resume(origin)`. */
   paused: boolean;
+  /** Endpoint URLs of this host with state: something held or in flight, or a rate limit still refilling. */
+  endpoints: number;
+  /**
+   * Up to 5 endpoints held while the host's others go on: `'breaker'`, their own breaker is open
+   * (their 5xx or timeouts); `'rate'`, waiting for a permit of their own `rateLimit`. `queued`:
+   * the messages the endpoint holds (queued, waiting to retry, on disk).
+   */
+  held: EndpointHold[];
+  /** The endpoint holding the most of the host's room; `share` is its part of `queueCapacity` (0 to 1). Absent when none holds any. */
+  busiest?: { url: string; queued: number; share: number };
+}
+
+/** One endpoint of a host held on its own: see {@link HostStats.held}. */
+export interface EndpointHold {
+  url: string;
+  why: 'breaker' | 'rate';
+  queued: number;
 }
 
 export interface DispatcherStats {

@@ -21,7 +21,7 @@ export type Report =
   | { kind: 'delivered'; id: string; attempts: number }
   | { kind: 'failed'; id: string; reason: FailureReason; attempts: number }
   | { kind: 'retrying'; id: string; delayMs: number }
-  | { kind: 'breaker'; state: string };
+  | { kind: 'breaker'; state: string; url?: string };
 
 /**
  * One HostActor on a manual clock and a fake transport: nothing touches the network, and time
@@ -40,7 +40,7 @@ export function actorHarness(options: DispatcherOptions = {}, randoms: number[] 
     released: () => {},
     releasedOnDisk: () => {},
     gone: () => {},
-    breaker: (_origin, state) => reports.push({ kind: 'breaker', state }),
+    breaker: (_origin, state, url) => reports.push(url === undefined ? { kind: 'breaker', state } : { kind: 'breaker', state, url }),
   };
   const actor = new HostActor(ORIGIN, optionsForOrigin(resolved, ORIGIN), transport, {
     options: resolved,

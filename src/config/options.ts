@@ -3,6 +3,7 @@ import type { Retention } from '../persistence/store.js';
 import type { MessageStore } from '../persistence/store.js';
 import type { TelemetryOptions } from '../telemetry/open-telemetry.js';
 import type { RateLimit } from '../limits/rate-limiter.js';
+import { MAX_PER_SECOND } from '../limits/rate-limit-option.js';
 import type { SignatureScheme } from '../signing/scheme.js';
 
 export type { RateLimit, SignatureScheme };
@@ -206,7 +207,7 @@ export const LIMITS = {
   cooldownMs: Math.floor(2_147_483_647 / 1.2),
   count: 2_147_483_647,
   concurrency: 10_000,
-  perSecond: 1_000_000,
+  perSecond: MAX_PER_SECOND,
   maxPayloadBytes: 512 * 1024 * 1024,
   responseBodyBytes: 1024 * 1024,
   headerName: 64,

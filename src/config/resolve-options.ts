@@ -3,20 +3,10 @@ import { WebhookError, invalidOptions } from '../core/errors.js';
 import { MAX_HEADER_VALUE_LENGTH, OWNED_HEADERS, isHeaderValue } from '../core/http-fields.js';
 import { boolean, grouped, integer, number, ownKeys, readObject, type OptionReader } from '../core/option-checks.js';
 import { SIGNATURE_HEADERS } from '../signing/signatures.js';
-import type { RateLimit } from '../limits/rate-limiter.js';
+import { readRateLimit } from '../limits/rate-limit-option.js';
 import { DEFAULTS, LIMITS, OPTION_KEYS, type BreakerOptions, type ResolvedHostOptions, type ResolvedOptions, type RetryOptions } from './options.js';
 
 /** Checks the constructor's options and fills in the defaults: every key, own properties only. */
-
-/** A host's (or an endpoint's) `rateLimit`: `false` for none, `fallback` when absent. Throws `WD_INVALID_OPTIONS`. */
-export function rateLimit(name: string, value: unknown, fallback: Required<RateLimit> | undefined): Required<RateLimit> | undefined {
-  if (value === undefined) return fallback;
-  if (value === false) return undefined;
-  const o = readObject(name, value, OPTION_KEYS.rateLimit);
-  const perSecond = number(`${name}.perSecond`, o('perSecond'), 0.01, LIMITS.perSecond, undefined);
-  const burst = number(`${name}.burst`, o('burst'), 0, LIMITS.perSecond, Math.max(1, perSecond / 10));
-  return { perSecond, burst };
-}
 
 function breaker(name: string, value: unknown, fallback: BreakerOptions | false): BreakerOptions | false {
   if (value === undefined) return fallback;
@@ -34,7 +24,7 @@ function hostOptions(prefix: string, o: OptionReader, base: ResolvedHostOptions)
     concurrency: integer(`${prefix}concurrency`, o('concurrency'), 1, LIMITS.concurrency, base.concurrency),
     queueCapacity: integer(`${prefix}queueCapacity`, o('queueCapacity'), 1, LIMITS.count, base.queueCapacity),
     endpointQueueShare: number(`${prefix}endpointQueueShare`, o('endpointQueueShare'), 0.01, 1, base.endpointQueueShare),
-    rateLimit: rateLimit(`${prefix}rateLimit`, o('rateLimit'), base.rateLimit),
+    rateLimit: readRateLimit(`${prefix}rateLimit`, o('rateLimit'), base.rateLimit),
     ordered: boolean(`${prefix}ordered`, o('ordered'), base.ordered),
     breaker: breaker(`${prefix}breaker`, o('breaker'), base.breaker),
   };

@@ -7,7 +7,7 @@ import { WebhookError, describe } from '../core/errors.js';
 import { MAX_URL_LENGTH } from '../core/http-fields.js';
 import type { SignatureScheme } from '../signing/scheme.js';
 import { SIGNATURE_HEADERS, parseSecrets } from '../signing/signatures.js';
-import { rateLimit as readRateLimit } from '../config/resolve-options.js';
+import { readRateLimit } from '../limits/rate-limit-option.js';
 import type { RateLimit } from '../limits/rate-limiter.js';
 
 /**

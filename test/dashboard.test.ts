@@ -287,11 +287,30 @@ describe('the JSON API', () => {
     const { rateSeconds, hosts } = await json<Hosts>(await fetch(`${base}/api/hosts`, { headers: ADMIN }));
     expect(rateSeconds).toBe(10);
     const byOrigin = Object.fromEntries(hosts.map((h) => [h.origin, h]));
-    expect(byOrigin['https://ok.example']).toEqual({ origin: 'https://ok.example', queued: 0, inFlight: 0, waiting: 0, breaker: 'closed', paused: false, rate: 0.5, lastError: null });
+    expect(byOrigin['https://ok.example']).toEqual({ origin: 'https://ok.example', queued: 0, inFlight: 0, waiting: 0, breaker: 'closed', paused: false, endpoints: 0, endpointsHeld: 0, held: [], busiest: null, rate: 0.5, lastError: null });
     expect(byOrigin['https://bad.example']).toMatchObject({ paused: true, rate: 0, lastError: { at: '2023-11-14T22:13:20.000Z', text: 'HTTP 400 · rejected' } });
     const { base: without } = await serve(dispatcher, { perHostRates: false });
     const plain = await json<Hosts>(await fetch(`${without}/api/hosts`, { headers: ADMIN }));
     expect(plain.hosts.every((h) => h.rate === null)).toBe(true);
+  });
+
+  it("shows a host's endpoints held on their own (an endpoint's open breaker), their URLs without the query", async () => {
+    const recorder = new WebhookRecorder((r) => (r.url.includes('/bad') ? 500 : 200));
+    const dispatcher = new Dispatcher({ retry: { attempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 }, breaker: { failureThreshold: 1, cooldownMs: 60_000 } }, { transport: recorder.transport });
+    cleanup.push(() => dispatcher.close());
+    const { base } = await serve(dispatcher);
+    const bad = { url: `https://shared.example/bad?token=${TOKEN}`, secret: SECRET };
+    const opened = new Promise((resolve) => dispatcher.once('breaker', resolve));
+    await dispatcher.send(bad, { type: 'invoice.paid', data: {} });
+    await dispatcher.send(bad, { type: 'invoice.paid', data: {} });
+    await opened;
+    await dispatcher.send({ url: 'https://shared.example/good', secret: SECRET }, { type: 'invoice.paid', data: {} });
+    type Hosts = { hosts: { origin: string; endpoints: number; endpointsHeld: number; held: { url: string; why: string; queued: number }[] }[] };
+    const text = await (await fetch(`${base}/api/hosts`, { headers: ADMIN })).text();
+    expect(text).not.toContain(TOKEN);
+    const host = (JSON.parse(text) as Hosts).hosts.find((h) => h.origin === 'https://shared.example')!;
+    expect(host).toMatchObject({ endpointsHeld: 1, held: [{ url: 'https://shared.example/bad?…', why: 'breaker', queued: 2 }] });
+    expect(host.endpoints).toBeGreaterThanOrEqual(1);
   });
 
   it('filters dead letters by host and reason, pages them with a cursor, and refuses an unknown reason', async () => {

@@ -94,7 +94,7 @@ describe('rateLimit on an endpoint', () => {
     expect(paths.filter((p) => p === '/slow')).toHaveLength(1);
     expect(paths.filter((p) => p === '/fast')).toHaveLength(10);
     // Visible: the held endpoint and the room it holds; /fast, done and unlimited, has no state left.
-    expect(d.stats().hosts[HOST]).toMatchObject({ queued: 9, endpoints: 1, held: [{ url: `${HOST}/slow`, why: 'rate', queued: 9 }], busiest: { url: `${HOST}/slow`, queued: 9, share: 9 / 1_000 } });
+    expect(d.stats().hosts[HOST]).toMatchObject({ queued: 9, endpoints: 1, endpointsHeld: 1, held: [{ url: `${HOST}/slow`, why: 'rate', queued: 9 }], busiest: { url: `${HOST}/slow`, queued: 9, share: 9 / 1_000 } });
     clock.advance(1_000);
     await settle();
     expect(transport.open.size).toBe(1);
@@ -134,7 +134,7 @@ describe('breakers per endpoint', () => {
     // Held for 60 s by a host breaker, they would not be delivered at all within this test.
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(changes).toEqual([{ origin: r.origin, state: 'open', url: r.url('/bad') }]);
-    expect(d.stats().hosts[r.origin]).toMatchObject({ breaker: 'closed', held: [{ url: r.url('/bad'), why: 'breaker', queued: 3 }] });
+    expect(d.stats().hosts[r.origin]).toMatchObject({ breaker: 'closed', endpointsHeld: 1, held: [{ url: r.url('/bad'), why: 'breaker', queued: 3 }] });
     // /bad sends nothing while its breaker is open.
     expect(r.count).toBe(badCount + 10);
   });

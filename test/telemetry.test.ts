@@ -213,6 +213,8 @@ describe('OpenTelemetry', () => {
     // a: 2 queued behind its one in flight; b: 1 queued, and the message for the down host waiting to retry.
     expect(await unlabelled('webhook.queue.depth')).toBe(4);
     expect(await unlabelled('webhook.breakers.open')).toBe(1);
+    // Connection failures hold the host, not one endpoint: no endpoint is held on its own.
+    expect(await unlabelled('webhook.endpoints.held')).toBe(0);
   });
 
   it('is off with `telemetry: { openTelemetry: false }`: no span, no traceparent', async () => {

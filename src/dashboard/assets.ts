@@ -97,7 +97,7 @@ export function shell(title: string, basePath: string): string {
     <h2 id="hosts-title">Hosts</h2>
     <div class="scroll">
       <table id="hosts">
-        <thead><tr>${column('origin', 'Host')}${column('queued', 'Queued', true)}${column('inFlight', 'In flight', true)}${column('waiting', 'Waiting', true)}${column('breaker', 'Breaker')}${column('paused', 'Paused')}${column('rate', 'Rate /s', true)}${column('lastError', 'Last error')}<th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+        <thead><tr>${column('origin', 'Host')}${column('queued', 'Queued', true)}${column('inFlight', 'In flight', true)}${column('waiting', 'Waiting', true)}${column('breaker', 'Breaker')}${column('paused', 'Paused')}${column('endpointsHeld', 'Endpoints held', true)}${column('rate', 'Rate /s', true)}${column('lastError', 'Last error')}<th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody></tbody>
       </table>
     </div>

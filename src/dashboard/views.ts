@@ -51,6 +51,10 @@ export function hostsView(stats: DispatcherStats, activity: HostActivity, nowMs:
         waiting: h.waiting,
         breaker: h.breaker,
         paused: h.paused,
+        endpoints: h.endpoints,
+        endpointsHeld: h.endpointsHeld,
+        held: h.held.map((e) => ({ url: redactUrl(e.url), why: e.why, queued: e.queued })),
+        busiest: h.busiest === undefined ? null : { url: redactUrl(h.busiest.url), queued: h.busiest.queued, share: h.busiest.share },
         rate: activity.rate(origin, second) ?? null,
         lastError: last === undefined ? null : { at: new Date(last.at).toISOString(), text: last.text },
       };

@@ -170,6 +170,8 @@ export interface HostStats {
    * the messages the endpoint holds (queued, waiting to retry, on disk).
    */
   held: EndpointHold[];
+  /** How many endpoints are held on their own, all of them (`held` names at most 5). */
+  endpointsHeld: number;
   /** The endpoint holding the most of the host's room; `share` is its part of `queueCapacity` (0 to 1). Absent when none holds any. */
   busiest?: { url: string; queued: number; share: number };
 }

@@ -47,6 +47,7 @@ export class Instruments {
       meter.createObservableGauge('webhook.queue.depth', { description: 'Messages queued or waiting to retry' }),
       meter.createObservableGauge('webhook.in_flight', { description: 'Attempts in flight' }),
       meter.createObservableGauge('webhook.breakers.open', { description: 'Hosts whose circuit breaker is open' }),
+      meter.createObservableGauge('webhook.endpoints.held', { description: 'Endpoints held on their own while their host goes on: their own breaker open, or waiting for a permit of their own rate limit' }),
     ];
   }
 
@@ -78,13 +79,15 @@ export class Instruments {
 
   readonly #observe: Api.BatchObservableCallback = (observer) => {
     this.flush();
-    const [queued, inFlight, open] = this.#gauges as [Api.Observable, Api.Observable, Api.Observable];
+    const [queued, inFlight, open, heldGauge] = this.#gauges as [Api.Observable, Api.Observable, Api.Observable, Api.Observable];
     // One series per attribute set, summed over dispatchers: keyed by the attributes' origin.
     const series = new Map<string, { attrs: Api.Attributes | undefined; queued: number; inFlight: number }>();
     let breakersOpen = 0;
+    let held = 0;
     for (const source of this.#sources) {
       for (const [origin, h] of Object.entries(source.stats().hosts)) {
         if (h.breaker === 'open') breakersOpen++;
+        held += h.endpointsHeld;
         const attrs = source.hostAttributes(origin);
         const key = attrs === undefined ? '' : origin;
         let s = series.get(key);
@@ -99,5 +102,7 @@ export class Instruments {
       observer.observe(inFlight, s.inFlight, s.attrs);
     }
     observer.observe(open, breakersOpen);
+    // A total, never per URL: endpoint URLs are unbounded (cardinality) and may carry tokens.
+    observer.observe(heldGauge, held);
   };
 }

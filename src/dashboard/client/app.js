@@ -124,8 +124,8 @@
     let row = hostRows.get(origin);
     if (row !== undefined) return row;
     const cells = {};
-    for (const key of ['origin', 'queued', 'inFlight', 'waiting', 'breaker', 'paused', 'rate', 'lastError']) {
-      cells[key] = el('td', { class: ['queued', 'inFlight', 'waiting', 'rate'].includes(key) ? 'num' : key });
+    for (const key of ['origin', 'queued', 'inFlight', 'waiting', 'breaker', 'paused', 'endpointsHeld', 'rate', 'lastError']) {
+      cells[key] = el('td', { class: ['queued', 'inFlight', 'waiting', 'endpointsHeld', 'rate'].includes(key) ? 'num' : key });
     }
     cells.origin.textContent = origin;
     const toggle = el('button', { type: 'button', class: 'small' });
@@ -149,6 +149,9 @@
       c.waiting.textContent = integer.format(h.waiting);
       c.breaker.replaceChildren(badge('breaker', h.breaker, ['closed', 'half-open', 'open']));
       c.paused.textContent = h.paused ? 'paused' : '';
+      // Endpoints held on their own (their breaker, or their own rate limit) of the host's active ones; which, on hover.
+      c.endpointsHeld.textContent = h.endpoints === 0 ? '–' : `${integer.format(h.endpointsHeld)} of ${integer.format(h.endpoints)}`;
+      c.endpointsHeld.title = h.held.map((e) => `${e.url}  ${e.why === 'rate' ? 'waiting for its rate limit' : 'its breaker is open'}, ${e.queued} held`).join('\n') + (h.busiest ? `${h.held.length > 0 ? '\n' : ''}busiest: ${h.busiest.url}, ${Math.round(h.busiest.share * 100)}% of the queue` : '');
       c.rate.textContent = h.rate === null ? '–' : h.rate.toFixed(1);
       c.lastError.textContent = h.lastError ? h.lastError.text : '';
       c.lastError.title = h.lastError ? `${time(h.lastError.at)}  ${h.lastError.text}` : '';

@@ -22,7 +22,7 @@ serve(async (c) => {
       cluster: { redis: { host: '127.0.0.1', port: 6379 }, keyPrefix: c.keyPrefix as string },
       hosts: Object.fromEntries(Object.entries(limits).map(([origin, rateLimit]) => [origin, { rateLimit }])),
       concurrency: c.concurrency as number,
-      queueCapacity: 1_000_000,
+      queueCapacity: 1_000_000, endpointQueueShare: 1,
     });
     d.on('warning', (w) => warnings.push(w.kind));
     await d.ready();

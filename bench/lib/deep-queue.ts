@@ -14,7 +14,7 @@ import { envelope, signedRequest } from './signed.js';
 
 /** Hands every job to `send` without awaiting, then waits for idle. Returns deliveries. */
 export async function dispatcherDeepQueue(urls: string[], jobs: Jobs, secret: string, perHost: number, mode: EndpointMode): Promise<number> {
-  const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: perHost, queueCapacity: jobs.length + 1 });
+  const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: perHost, queueCapacity: jobs.length + 1, endpointQueueShare: 1 });
   let delivered = 0;
   let failed = 0;
   d.on('delivered', () => delivered++);

@@ -29,7 +29,7 @@ export function endpointSource(urls: string[], secret: string, mode: EndpointMod
 
 /** `runDispatcher` with the endpoint mode chosen: each send awaited (closed loop), then idle. Returns deliveries. */
 export async function runDispatcherWith(urls: string[], jobs: Jobs, secret: string, options: DispatcherOptions, mode: EndpointMode): Promise<number> {
-  const d = new Dispatcher({ allowPrivateNetworks: true, queueCapacity: jobs.length + 1, ...options });
+  const d = new Dispatcher({ allowPrivateNetworks: true, queueCapacity: jobs.length + 1, endpointQueueShare: 1, ...options });
   let delivered = 0;
   let failed = 0;
   d.on('delivered', () => delivered++);

@@ -55,7 +55,7 @@ serve(async (c) => {
       allowPrivateNetworks: true,
       concurrency: c.perHost as number,
       timeoutMs: c.timeoutMs as number,
-      queueCapacity: 1_000_000,
+      queueCapacity: 1_000_000, endpointQueueShare: 1,
     });
     const endpoints = (c.urls as string[]).map((url) => ({ url, secret: c.secret as string }));
     const run: Current = { d, endpoints, delivered: 0, failed: 0, cpu: process.cpuUsage(), claims: 0, claimed: 0, writes: 0 };

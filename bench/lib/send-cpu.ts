@@ -10,7 +10,7 @@ import { endpointSource, type EndpointMode } from './fresh-endpoints.js';
 
 /** Microseconds of this process's CPU per accepted send, `count` sends spread over `urls`. */
 export async function sendCpu(urls: string[], secret: string, count: number, mode: EndpointMode): Promise<number> {
-  const d = new Dispatcher({ allowPrivateNetworks: true, queueCapacity: count + 1 });
+  const d = new Dispatcher({ allowPrivateNetworks: true, queueCapacity: count + 1, endpointQueueShare: 1 });
   for (const url of urls) d.pause(url);
   const endpoint = endpointSource(urls, secret, mode);
   // Each endpoint's first send resolves it in full in both modes: not what is measured.

@@ -14,7 +14,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   const width = 1_000;
   const rx = await Receivers.start(1);
   await rx.configure({ silent: true });
-  const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: 10, queueCapacity: total + 1, timeoutMs: 600_000 });
+  const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: 10, queueCapacity: total + 1, endpointQueueShare: 1, timeoutMs: 600_000 });
   const endpoints = Array.from({ length: width }, (_, i) => ({ url: rx.url(0, `/e${i}`), secret: ctx.secret }));
   const before = gcHeap();
   const bar = ctx.progress(`queueing ${total.toLocaleString('en-US')}`, total);

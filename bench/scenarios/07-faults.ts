@@ -15,7 +15,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   const d = new Dispatcher({
     allowPrivateNetworks: true,
     concurrency: 16,
-    queueCapacity: total,
+    queueCapacity: total, endpointQueueShare: 1,
     timeoutMs: 500,
     retry: { attempts: 10, baseDelayMs: 10, maxDelayMs: 200 },
     breaker: { failureThreshold: 8, cooldownMs: 200 },

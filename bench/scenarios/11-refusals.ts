@@ -54,7 +54,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   const bar = ctx.progress('refusals and big publishes', rounds + publishRounds + 2);
 
   // Refused sends: fill one host's queue behind a receiver that never answers.
-  const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: 1, queueCapacity: CAPACITY, timeoutMs: 600_000 });
+  const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: 1, queueCapacity: CAPACITY, endpointQueueShare: 1, timeoutMs: 600_000 });
   const ep = { url: rx.url(0), secret: ctx.secret };
   for (let i = 0; i < CAPACITY + 10; i++) await d.send(ep, EVENT).catch(() => undefined);
   const message = `Expected room in the queue for ${rx.origin(0)}, got a full queue`;
@@ -80,11 +80,11 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   const shared: number[] = [];
   for (let r = 0; r <= publishRounds; r++) {
     const n = r === 0 ? width / 10 : width;
-    const big = new Dispatcher({ allowPrivateNetworks: true, concurrency: 1, queueCapacity: n, timeoutMs: 600_000 });
+    const big = new Dispatcher({ allowPrivateNetworks: true, concurrency: 1, queueCapacity: n, endpointQueueShare: 1, timeoutMs: 600_000 });
     const room = await block(big, fresh(n));
     const flood = await block(big, fresh(n));
     await big.close();
-    const one = new Dispatcher({ allowPrivateNetworks: true, concurrency: 1, queueCapacity: n, timeoutMs: 600_000 });
+    const one = new Dispatcher({ allowPrivateNetworks: true, concurrency: 1, queueCapacity: n, endpointQueueShare: 1, timeoutMs: 600_000 });
     const same = await block(one, new Array<Endpoint>(n).fill(ep));
     await one.close();
     // One message may have left the queue for the connection between the two calls.

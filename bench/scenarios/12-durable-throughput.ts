@@ -52,7 +52,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
     const file = mode === 'sqlite' || mode === 'worker' ? tempStore('throughput') : undefined;
     try {
       const store = file === undefined ? undefined : counted(file.open({ worker: mode === 'worker' }));
-      const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1, ...(store ? { store: store.store } : mode === 'floor' ? { store: new MemoryStore({ durable: true }) } : {}) });
+      const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1, endpointQueueShare: 1, ...(store ? { store: store.store } : mode === 'floor' ? { store: new MemoryStore({ durable: true }) } : {}) });
       let delivered = 0;
       let failed = 0;
       d.on('delivered', () => delivered++);

@@ -24,7 +24,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   await rx.configure({ silent: true });
   const file = tempStore('backlog');
   try {
-    const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: 10, queueCapacity: total + 1, timeoutMs: 600_000, store: file.open() });
+    const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: 10, queueCapacity: total + 1, endpointQueueShare: 1, timeoutMs: 600_000, store: file.open() });
     let ended = 0;
     d.on('delivered', () => ended++);
     d.on('failed', () => ended++);

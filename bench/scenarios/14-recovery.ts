@@ -27,7 +27,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
     // The run that leaves N messages behind.
     await rx.configure({ silent: true });
     const bar = ctx.progress(`recovering ${total.toLocaleString('en-US')}`, total * 2);
-    const first = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1, timeoutMs: 600_000, store: file.open() });
+    const first = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1, endpointQueueShare: 1, timeoutMs: 600_000, store: file.open() });
     await produce(first, endpoints, total, CALLERS, (n) => bar.tick(n));
     const left = first.stats().pending;
     await first.close();
@@ -41,7 +41,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
     let readyMs = 0;
     const { cost } = await costOf(async () => {
       const t0 = performance.now();
-      const second = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1, store: file.open() });
+      const second = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1, endpointQueueShare: 1, store: file.open() });
       second.on('delivered', () => {
         if (++delivered % 1_000 === 0) bar.tick(1_000);
       });

@@ -38,7 +38,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
   const contenders: Record<Name, (path: string, total: number, open: () => ReturnType<typeof counted>) => Promise<{ delivered: number; commits: number }>> = {
     dispatcher: async (_path, total, open) => {
       const { store, counts } = open();
-      const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1, store });
+      const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1, endpointQueueShare: 1, store });
       let delivered = 0;
       d.on('delivered', () => delivered++);
       await d.ready();

@@ -79,7 +79,7 @@ async function durable(urls: string[], jobs: number[], secret: string): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'wd-bench-17-'));
   const t = tally(jobs.length);
   const store = sqliteStore({ path: join(dir, 'webhooks.db'), encryptionKey: randomBytes(32) });
-  const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: jobs.length + 1, store });
+  const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: jobs.length + 1, endpointQueueShare: 1, store });
   let closed = false;
   try {
     d.on('delivered', t.add);

@@ -96,7 +96,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
     };
 
     const memory = async (total: number): Promise<Run> => {
-      const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1 });
+      const d = new Dispatcher({ allowPrivateNetworks: true, concurrency: PER_HOST, queueCapacity: total + 1, endpointQueueShare: 1 });
       let delivered = 0;
       let failed = 0;
       d.on('delivered', () => delivered++);

@@ -152,6 +152,29 @@ describe('OpenTelemetry', () => {
     expect((await total('webhook.deliveries', { 'server.port': r.port })) - beforeHost).toBe(1);
   });
 
+  it('records every attempt duration once, per outcome, also those of a dispatcher closed before the next collection', async () => {
+    const r = await receiver((req) => (req.url.startsWith('/gone') ? status(410) : ok));
+    const histogram = async (code: number) => {
+      const p = (await points('webhook.attempt.duration')).filter((x) => x.attributes['http.response.status_code'] === code);
+      return p.reduce((acc, x) => ({ count: acc.count + (x.value as Histogram).count, sum: acc.sum + (x.value as Histogram).sum! }), { count: 0, sum: 0 });
+    };
+    const before = { ok: await histogram(200), gone: await histogram(410) };
+    const d = dispatcher();
+    for (let i = 0; i < 3; i++) await d.send({ url: r.url(), secret }, { type: 't', data: i });
+    await d.send({ url: r.url('/gone'), secret }, { type: 't', data: 'gone' });
+    await d.onIdle();
+    const live = { ok: await histogram(200), gone: await histogram(410) };
+    expect(live.ok.count - before.ok.count).toBe(3);
+    expect(live.gone.count - before.gone.count).toBe(1);
+    expect(live.ok.sum).toBeGreaterThan(before.ok.sum);
+    // A collection empties what was held: the next one adds only what came after.
+    expect((await histogram(200)).count).toBe(live.ok.count);
+    await d.send({ url: r.url(), secret }, { type: 't', data: 'last' });
+    await d.onIdle();
+    await d.close();
+    expect((await histogram(200)).count - before.ok.count).toBe(4);
+  });
+
   it("gives each endpoint's span its own URL and status, with new endpoint objects and the same one alike", async () => {
     const r = await receiver((req) => (req.url.startsWith('/gone') ? status(410) : ok));
     const d = dispatcher();

@@ -125,7 +125,7 @@ export class OpenTelemetry {
         s.setAttribute('error.type', result.error.code);
         s.setStatus({ code: this.#api.SpanStatusCode.ERROR, message: result.error.message });
       }
-      this.#instruments.duration.record(result.latencyMs / 1000, this.#outcome(m.endpoint.origin, 'error.type', result.error.code));
+      this.#instruments.attemptDuration(result.latencyMs / 1000, this.#outcome(m.endpoint.origin, 'error.type', result.error.code));
     } else {
       if (recording) {
         s.setAttribute('http.response.status_code', result.status);
@@ -134,7 +134,7 @@ export class OpenTelemetry {
           s.setStatus({ code: this.#api.SpanStatusCode.ERROR });
         }
       }
-      this.#instruments.duration.record(result.latencyMs / 1000, this.#outcome(m.endpoint.origin, 'http.response.status_code', result.status));
+      this.#instruments.attemptDuration(result.latencyMs / 1000, this.#outcome(m.endpoint.origin, 'http.response.status_code', result.status));
     }
     s.end();
   }

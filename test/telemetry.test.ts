@@ -6,12 +6,14 @@
 import diagnostics from 'node:diagnostics_channel';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { CompositePropagator, suppressTracing, TraceState, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AggregationTemporality, MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Dispatcher } from '../src/index.js';
 import { redactQuery } from '../src/telemetry/open-telemetry.js';
+import { isW3CTraceContext, TraceHeaders } from '../src/telemetry/trace-headers.js';
+import * as api from '@opentelemetry/api';
 import { newSecret, refusal, scoped, Terminals } from './helpers.js';
 import { ok, status } from './receiver.js';
 
@@ -150,6 +152,29 @@ describe('OpenTelemetry', () => {
     expect((await total('webhook.deliveries', { 'server.port': r.port })) - beforeHost).toBe(1);
   });
 
+  it('records every attempt duration once, per outcome, also those of a dispatcher closed before the next collection', async () => {
+    const r = await receiver((req) => (req.url.startsWith('/gone') ? status(410) : ok));
+    const histogram = async (code: number) => {
+      const p = (await points('webhook.attempt.duration')).filter((x) => x.attributes['http.response.status_code'] === code);
+      return p.reduce((acc, x) => ({ count: acc.count + (x.value as Histogram).count, sum: acc.sum + (x.value as Histogram).sum! }), { count: 0, sum: 0 });
+    };
+    const before = { ok: await histogram(200), gone: await histogram(410) };
+    const d = dispatcher();
+    for (let i = 0; i < 3; i++) await d.send({ url: r.url(), secret }, { type: 't', data: i });
+    await d.send({ url: r.url('/gone'), secret }, { type: 't', data: 'gone' });
+    await d.onIdle();
+    const live = { ok: await histogram(200), gone: await histogram(410) };
+    expect(live.ok.count - before.ok.count).toBe(3);
+    expect(live.gone.count - before.gone.count).toBe(1);
+    expect(live.ok.sum).toBeGreaterThan(before.ok.sum);
+    // A collection empties what was held: the next one adds only what came after.
+    expect((await histogram(200)).count).toBe(live.ok.count);
+    await d.send({ url: r.url(), secret }, { type: 't', data: 'last' });
+    await d.onIdle();
+    await d.close();
+    expect((await histogram(200)).count - before.ok.count).toBe(4);
+  });
+
   it("gives each endpoint's span its own URL and status, with new endpoint objects and the same one alike", async () => {
     const r = await receiver((req) => (req.url.startsWith('/gone') ? status(410) : ok));
     const d = dispatcher();
@@ -235,6 +260,81 @@ describe('OpenTelemetry', () => {
   it('redacts every query value and drops the fragment', () => {
     expect(redactQuery('https://h/p')).toBe('https://h/p');
     expect(redactQuery('https://h/p?a=1&b&c=2#frag')).toBe('https://h/p?a=REDACTED&b&c=REDACTED');
+  });
+});
+
+describe('trace headers', () => {
+  const w3c = new W3CTraceContextPropagator();
+  const tracer = () => trace.getTracer('headers');
+  /** What the W3C propagator itself injects for `span` under `parent`. */
+  const expected = (parent: api.Context, span: api.Span) => {
+    const out: string[] = [];
+    w3c.inject(trace.setSpan(parent, span), out, { set: (c, k, v) => void c.push(k, v) });
+    return out;
+  };
+
+  it('writes what the W3C propagator writes: sampled or not, with the parent trace state, none when suppressed or invalid', () => {
+    const headers = new TraceHeaders(api);
+    const root = context.active();
+    const stated = trace.setSpanContext(root, { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1, traceState: new TraceState('vendor=x,other=y'), isRemote: true });
+    const unsampled = trace.setSpanContext(root, { traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags: 0, isRemote: true });
+    const cases: [string, api.Context, api.Span][] = [
+      ['root', root, tracer().startSpan('POST', {}, root)],
+      ['trace state', stated, tracer().startSpan('POST', {}, stated)],
+      ['unsampled parent', unsampled, tracer().startSpan('POST', {}, unsampled)],
+      ['suppressed', suppressTracing(root), tracer().startSpan('POST', {}, suppressTracing(root))],
+      ['suppressed, valid span', suppressTracing(root), tracer().startSpan('POST', {}, root)],
+      ['invalid', root, trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT)],
+    ];
+    for (const [name, parent, span] of cases) {
+      const out: string[] = [];
+      headers.write(parent, span, out);
+      expect([name, out]).toEqual([name, expected(parent, span)]);
+    }
+    // The cases cover the header's shapes, not only its absence.
+    expect(expected(stated, cases[1]![2])).toEqual(['traceparent', expect.stringMatching(/^00-a{32}-[0-9a-f]{16}-01$/), 'tracestate', 'vendor=x,other=y']);
+    expect(expected(unsampled, cases[2]![2])[1]).toMatch(/^00-c{32}-[0-9a-f]{16}-00$/);
+  });
+
+  it('writes directly only for the W3C propagator itself: not a subclass, a patched instance or a composite', () => {
+    class Custom extends W3CTraceContextPropagator {}
+    const patched = new W3CTraceContextPropagator();
+    patched.inject = () => {};
+    expect(isW3CTraceContext(new W3CTraceContextPropagator())).toBe(true);
+    expect(isW3CTraceContext(new Custom())).toBe(false);
+    expect(isW3CTraceContext(patched)).toBe(false);
+    expect(isW3CTraceContext(new CompositePropagator({ propagators: [new W3CTraceContextPropagator()] }))).toBe(false);
+    expect(isW3CTraceContext(undefined)).toBe(false);
+  });
+
+  it('honours another registered propagator: a custom one, and a composite carrying baggage', async () => {
+    const r = await receiver();
+    const d = dispatcher();
+    const custom: api.TextMapPropagator = {
+      inject: (ctx, carrier, setter) => setter.set(carrier, 'x-custom-trace', trace.getSpanContext(ctx)!.spanId),
+      extract: (ctx) => ctx,
+      fields: () => ['x-custom-trace'],
+    };
+    try {
+      // The API refuses to replace a registered propagator: unregister first.
+      propagation.disable();
+      expect(propagation.setGlobalPropagator(custom)).toBe(true);
+      await d.send({ url: r.url(), secret }, { type: 't', data: 1 });
+      await d.onIdle();
+      propagation.disable();
+      expect(propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }))).toBe(true);
+      const withBaggage = propagation.setBaggage(context.active(), propagation.createBaggage({ tenant: { value: 'acme' } }));
+      await context.with(withBaggage, () => d.send({ url: r.url(), secret }, { type: 't', data: 2 }));
+      await d.onIdle();
+    } finally {
+      propagation.disable();
+      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    }
+    const [first, second] = spans.getFinishedSpans().filter((s) => s.name === 'POST');
+    expect(r.requests[0]!.headers['x-custom-trace']).toBe(first!.spanContext().spanId);
+    expect(r.requests[0]!.headers.traceparent).toBeUndefined();
+    expect(r.requests[1]!.headers.traceparent).toBe(`00-${second!.spanContext().traceId}-${second!.spanContext().spanId}-01`);
+    expect(r.requests[1]!.headers.baggage).toBe('tenant=acme');
   });
 });
 

@@ -18,7 +18,8 @@
  * Two more figures tell the dispatcher's share of the SDK's cost from the rest:
  * - a fourth mode, the SDK registered but the dispatcher's telemetry off (`sdkOnly`): what the
  *   app pays for the SDK whatever the dispatcher does (the context manager's async hooks run
- *   for every promise of the process);
+ *   for every promise of the process once anything has entered a context, which a batch
+ *   processor's first export does);
  * - per attempt, in a tight loop with the SDK registered: the dispatcher's hooks (span with its
  *   attributes, `traceparent`, the duration histogram, the delivery count) beside a bare span
  *   (`startSpan` + `end`), the least any traced attempt costs.
@@ -93,6 +94,10 @@ export function registerSdk(exporter: NoopExporter): () => Promise<void> {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(tracerProvider);
   metrics.setGlobalMeterProvider(meterProvider);
+  // The context manager's async hook starts with the first `context.with` (the batch
+  // processor's first export makes one, as does any instrumentation): from then on every
+  // promise of the process pays for it. Started here, so `sdkOnly` prices it too.
+  context.with(context.active(), () => undefined);
   return async () => {
     await reader.collect();
     await tracerProvider.forceFlush();

@@ -25,6 +25,14 @@ export class Instruments {
    * runs its observable callbacks before it reads the counters, so a collection sees them all.
    */
   readonly #pendingDeliveries = new Map<Api.Attributes | undefined, number>();
+  /**
+   * Attempt durations not yet recorded, per attribute set, for the same reason: the SDK hashes
+   * the attributes (sorted keys, JSON) at every `record`, the costliest step of an attempt's
+   * metrics, and doing it at collection keeps it off the attempt's path. The histogram gets
+   * the same values with the same attributes before it is read.
+   */
+  readonly #pendingDurations = new Map<Api.Attributes, number[]>();
+  #pendingDurationCount = 0;
   readonly #meter: Api.Meter;
   readonly #gauges: Api.Observable[];
 
@@ -58,11 +66,26 @@ export class Instruments {
     if (this.#pendingDeliveries.size > 10_000) this.flush();
   }
 
-  /** Adds the deliveries counted since the last flush to the counter. */
+  /** Records one attempt's duration in seconds; it reaches the histogram at the next collection (or when a dispatcher closes). */
+  attemptDuration(seconds: number, attrs: Api.Attributes): void {
+    let values = this.#pendingDurations.get(attrs);
+    if (values === undefined) this.#pendingDurations.set(attrs, (values = []));
+    values.push(seconds);
+    // As for deliveries: without a collecting meter nothing flushes, so the buffer stays small.
+    if (++this.#pendingDurationCount >= 10_000) this.flush();
+  }
+
+  /** Adds the deliveries counted and the durations held since the last flush to their instruments. */
   flush(): void {
-    if (this.#pendingDeliveries.size === 0) return;
-    for (const [attrs, n] of this.#pendingDeliveries) this.deliveries.add(n, attrs);
-    this.#pendingDeliveries.clear();
+    if (this.#pendingDeliveries.size !== 0) {
+      for (const [attrs, n] of this.#pendingDeliveries) this.deliveries.add(n, attrs);
+      this.#pendingDeliveries.clear();
+    }
+    if (this.#pendingDurationCount !== 0) {
+      for (const [attrs, values] of this.#pendingDurations) for (const v of values) this.duration.record(v, attrs);
+      this.#pendingDurations.clear();
+      this.#pendingDurationCount = 0;
+    }
   }
 
   /** Observes `source` until {@link remove}: the meter provider holds it meanwhile. */

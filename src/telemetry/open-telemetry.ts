@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import type * as Api from '@opentelemetry/api';
 import type { Message } from '../model/message.js';
 import { Instruments, type GaugeSource } from './metrics.js';
+import { TraceHeaders } from './trace-headers.js';
 import type { AttemptResult } from '../transport/transport.js';
 import type { DispatcherStats, FailureReason } from '../model/types.js';
 
@@ -68,8 +69,7 @@ export class OpenTelemetry {
   /** The duration histogram's attributes per origin (or `''`) and outcome: the SDK keeps no reference, so one object serves every record. */
   readonly #outcomeAttrs = new Map<string, Api.Attributes>();
   readonly #spanOptions: Api.SpanOptions;
-  /** Carries the flat header array through `propagation.inject`. */
-  readonly #setter: Api.TextMapSetter<string[]> = { set: (carrier, key, value) => void carrier.push(key, value) };
+  readonly #traceHeaders: TraceHeaders;
 
   static create(options: TelemetryOptions, stats: () => DispatcherStats): OpenTelemetry | undefined {
     if (options.openTelemetry === false) return undefined;
@@ -82,6 +82,7 @@ export class OpenTelemetry {
     this.#hostAttributes = hostAttributes;
     this.#tracer = api.trace.getTracer('webhook-dispatcher', VERSION);
     this.#spanOptions = { kind: api.SpanKind.CLIENT };
+    this.#traceHeaders = new TraceHeaders(api);
     const instruments = (this.#instruments = Instruments.of(api.metrics.getMeter('webhook-dispatcher', VERSION)));
     this.#source = { stats, hostAttributes: (origin) => (hostAttributes ? this.#hostAttrs(origin) : undefined) };
     instruments.add(this.#source);
@@ -112,7 +113,7 @@ export class OpenTelemetry {
       span.setAttribute('webhook.message_id', m.id);
       if (m.attempts > 1) span.setAttribute('http.request.resend_count', m.attempts - 1);
     }
-    api.propagation.inject(api.trace.setSpan(parent, span), headers, this.#setter);
+    this.#traceHeaders.write(parent, span, headers);
     return span;
   }
 
@@ -124,7 +125,7 @@ export class OpenTelemetry {
         s.setAttribute('error.type', result.error.code);
         s.setStatus({ code: this.#api.SpanStatusCode.ERROR, message: result.error.message });
       }
-      this.#instruments.duration.record(result.latencyMs / 1000, this.#outcome(m.endpoint.origin, 'error.type', result.error.code));
+      this.#instruments.attemptDuration(result.latencyMs / 1000, this.#outcome(m.endpoint.origin, 'error.type', result.error.code));
     } else {
       if (recording) {
         s.setAttribute('http.response.status_code', result.status);
@@ -133,7 +134,7 @@ export class OpenTelemetry {
           s.setStatus({ code: this.#api.SpanStatusCode.ERROR });
         }
       }
-      this.#instruments.duration.record(result.latencyMs / 1000, this.#outcome(m.endpoint.origin, 'http.response.status_code', result.status));
+      this.#instruments.attemptDuration(result.latencyMs / 1000, this.#outcome(m.endpoint.origin, 'http.response.status_code', result.status));
     }
     s.end();
   }

@@ -1,9 +1,9 @@
-import { Deque } from '../core/deque.js';
 import { RetryHeap } from '../core/retry-heap.js';
 import type { WebhookError } from '../core/errors.js';
 import type { Message } from '../model/message.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import { FrontQueue } from './front-queue.js';
 
 /**
  * One endpoint URL inside its host's actor: its queue, how much of the host's room it holds,
@@ -11,7 +11,7 @@ import type { CircuitBreaker } from './circuit-breaker.js';
  * holds nothing, so a host with 100,000 endpoints that went quiet keeps no state for them.
  */
 export class Lane {
-  readonly queue = new Deque<Message>();
+  readonly queue = new FrontQueue<Message>();
   /** Messages of this URL the actor holds and has not sent: queued, waiting to retry, on disk, being committed. */
   held = 0;
   inFlight = 0;
@@ -35,13 +35,18 @@ export class Lane {
 /**
  * A host's queue, served one endpoint at a time in turn (round-robin): a backlog of thousands
  * on one URL delays a message to another URL of the host by at most one turn. With one URL it
- * is a {@link Deque} plus one comparison per message. An ordered host has one lane for all
+ * is a {@link FrontQueue} plus one comparison per message. An ordered host has one lane for all
  * (key `''`), so acceptance order holds.
  */
 export class EndpointTurns {
-  readonly #lanes = new Map<string, Lane>();
+  /**
+   * Every lane, when there are two or more. A host's one lane (the usual case, and always on
+   * an ordered host) is in {@link #only}, and no map is made for it.
+   */
+  #lanes: Map<string, Lane> | undefined;
+  #only: Lane | undefined;
   /** Lanes with queued messages, not parked, in turn order: the front one is served next. */
-  readonly #ring = new Deque<Lane>();
+  readonly #ring = new FrontQueue<Lane>();
   readonly #parked = new RetryHeap<Lane>();
   /** The lane looked up last: a host's messages mostly come in runs to one URL. */
   #last: Lane | undefined;
@@ -57,7 +62,7 @@ export class EndpointTurns {
 
   /** Endpoints with state: something queued, held, in flight, or a limiter or breaker still settling. */
   get size(): number {
-    return this.#lanes.size;
+    return this.#lanes !== undefined ? this.#lanes.size : this.#only !== undefined ? 1 : 0;
   }
 
   /** Lanes out of the turns for now (an open breaker, or waiting for a permit). */
@@ -65,8 +70,9 @@ export class EndpointTurns {
     return this.#parkedCount;
   }
 
-  lanes(): IterableIterator<Lane> {
-    return this.#lanes.values();
+  lanes(): Iterable<Lane> {
+    if (this.#lanes !== undefined) return this.#lanes.values();
+    return this.#only === undefined ? [] : [this.#only];
   }
 
   /** The lane of `url`, made if there is none. */
@@ -74,14 +80,25 @@ export class EndpointTurns {
     const key = this.ordered ? '' : url;
     const last = this.#last;
     if (last !== undefined && last.url === key) return last;
-    let lane = this.#lanes.get(key);
-    if (lane === undefined) this.#lanes.set(key, (lane = new Lane(key)));
+    let lane = this.find(key);
+    if (lane === undefined) {
+      lane = new Lane(key);
+      const only = this.#only;
+      if (this.#lanes !== undefined) this.#lanes.set(key, lane);
+      else if (only === undefined) this.#only = lane;
+      else {
+        this.#lanes = new Map([[only.url, only], [key, lane]]);
+        this.#only = undefined;
+      }
+    }
     return (this.#last = lane);
   }
 
   /** The lane of `url` if it has one. */
   find(url: string): Lane | undefined {
-    return this.#lanes.get(this.ordered ? '' : url);
+    const key = this.ordered ? '' : url;
+    if (this.#lanes !== undefined) return this.#lanes.get(key);
+    return this.#only?.url === key ? this.#only : undefined;
   }
 
   push(message: Message): void {
@@ -166,7 +183,7 @@ export class EndpointTurns {
   /** Removes every queued message `drop` picks, keeping each lane's order; returns them. */
   removeWhere(drop: (message: Message) => boolean): Message[] {
     const removed: Message[] = [];
-    for (const lane of this.#lanes.values()) {
+    for (const lane of this.lanes()) {
       if (lane.queue.length === 0) continue;
       for (const m of lane.queue.removeWhere(drop)) removed.push(m);
     }
@@ -178,7 +195,7 @@ export class EndpointTurns {
   /** Empties every queue; returns the messages. */
   drain(): Message[] {
     const all: Message[] = [];
-    for (const lane of this.#lanes.values()) for (const m of lane.queue.drain()) all.push(m);
+    for (const lane of this.lanes()) for (const m of lane.queue.drain()) all.push(m);
     this.#length = 0;
     this.#rebuildRing();
     return all;
@@ -186,7 +203,7 @@ export class EndpointTurns {
 
   /** Messages `url` holds (queued, waiting, on disk, being committed). */
   holds(url: string): number {
-    return this.#lanes.get(this.ordered ? '' : url)?.held ?? 0;
+    return this.find(url)?.held ?? 0;
   }
 
   /** One message of `lane` is no longer held (sent, ended or handed back): the lane goes once it holds nothing. */
@@ -203,8 +220,8 @@ export class EndpointTurns {
 
   /** No endpoint keeps state (those kept only for a settling limiter are let go first). */
   settled(now: number): boolean {
-    if (this.#lanes.size > 0) this.sweep(now);
-    return this.#lanes.size === 0;
+    if (this.size > 0) this.sweep(now);
+    return this.size === 0;
   }
 
   /** Forgets `lane` when it holds nothing and nothing of it needs keeping (its limiter settled). */
@@ -217,14 +234,25 @@ export class EndpointTurns {
       lane.parked = false;
       this.#parkedCount--;
     }
-    this.#lanes.delete(lane.url);
+    if (this.#only === lane) this.#only = undefined;
+    else if (this.#lanes !== undefined && this.#lanes.get(lane.url) === lane) {
+      this.#lanes.delete(lane.url);
+      // Back to no map once every lane has gone: a host that had many endpoints and went quiet keeps none.
+      if (this.#lanes.size === 0) this.#lanes = undefined;
+    }
     if (this.#last === lane) this.#last = undefined;
     void lane.limiter?.close();
   }
 
   /** Forgets every lane {@link release} would: for lanes kept only for a settling limiter. */
   sweep(now: number): void {
-    for (const lane of this.#lanes.values()) if (lane.held === 0 && lane.inFlight === 0) this.release(lane, now);
+    const only = this.#only;
+    if (only !== undefined) {
+      if (only.held === 0 && only.inFlight === 0) this.release(only, now);
+      return;
+    }
+    // Deleting from a map while iterating it is safe; the iterator keeps the map if it is let go.
+    for (const lane of this.#lanes?.values() ?? []) if (lane.held === 0 && lane.inFlight === 0) this.release(lane, now);
   }
 
   #enter(lane: Lane): void {

@@ -9,6 +9,7 @@ import type { Message } from '../model/message.js';
 import type { ResolvedHostOptions } from '../config/options.js';
 import type { ActorContext } from './actor-context.js';
 import { ActorTimer } from './actor-timer.js';
+import type { ActorHooks } from './actor-hooks.js';
 import type { Lane } from './endpoint-turns.js';
 import { HostHoldings } from './host-holdings.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
@@ -24,7 +25,7 @@ import type { HostStats } from '../model/types.js';
  * *when* each attempt runs and what its outcome does to the message; classification,
  * backoff, breaker state and rate accounting each live in their own module.
  */
-export class HostActor {
+export class HostActor implements ActorHooks {
   readonly #held: HostHoldings;
   readonly #breakers: ActorBreakers;
   /** Each endpoint's own limit and breaker; none on an ordered host, whose one queue keeps acceptance order. */
@@ -51,11 +52,10 @@ export class HostActor {
     private readonly ctx: ActorContext,
   ) {
     this.#clock = ctx.clock;
-    this.#held = new HostHoldings(origin, host, ctx.backlog, ctx.clock, ctx.sink, () => this.#pump(), () => this.#mode === 'aborted');
-    this.#timer = new ActorTimer(ctx.clock, () => this.#onTimer());
+    this.#held = new HostHoldings(origin, host, ctx.backlog, ctx.clock, ctx.sink, this);
+    this.#timer = new ActorTimer(ctx.clock, this);
     this.#breakers = new ActorBreakers(origin, host.breaker, ctx, ctx.clock);
-    const hostFailure = (ticket: number, now: number) => this.#breakers.failure(ticket, now);
-    if (!host.ordered) this.#gates = new EndpointGates(origin, host.breaker, ctx, this.#held.queue, hostFailure, () => this.#pump());
+    if (!host.ordered) this.#gates = new EndpointGates(origin, host.breaker, ctx, this.#held.queue, this);
     this.#lastActive = this.#clock.now();
     if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump(), origin);
   }
@@ -221,6 +221,21 @@ export class HostActor {
   /** Looks at the queue again: another process's breaker let this host go. */
   wake(): void {
     this.#pump();
+  }
+
+  /** Closed without draining (for its parts, see {@link ActorHooks}). */
+  get aborted(): boolean {
+    return this.#mode === 'aborted';
+  }
+
+  /** For its timer (see {@link ActorHooks}). */
+  timerFired(): void {
+    this.#onTimer();
+  }
+
+  /** For its endpoint gates (see {@link ActorHooks}). */
+  endpointBreakerOpened(ticket: number, now: number): void {
+    this.#breakers.failure(ticket, now);
   }
 
   #pump(): void {

@@ -8,6 +8,7 @@ import type { Backlog } from '../persistence/backlog.js';
 import { DiskBacklog } from './disk-backlog.js';
 import { EndpointTurns, type Lane } from './endpoint-turns.js';
 import { RoomWaiters } from './room-waiters.js';
+import type { ActorHooks } from './actor-hooks.js';
 
 /**
  * What one host's actor holds and how much room is left: the queue served in endpoint turns,
@@ -28,11 +29,11 @@ export class HostHoldings {
   #queueFull: WebhookError | undefined;
   /** Callers waiting for room, resolved when the queue (or their endpoint's share) has room again. */
   readonly #waiters = new RoomWaiters();
-  readonly #roomAt = (url: string | undefined): boolean => (url === undefined ? this.hasRoom : this.hasRoomFor(url));
+  /** Made at the first caller waiting for room: most hosts never fill. */
+  #roomAtFn: ((url: string | undefined) => boolean) | undefined;
 
   /**
-   * @param pump called when something new may be sent
-   * @param aborted whether the actor is closed without draining
+   * @param actor woken when something new may be sent; asked whether it is closed without draining
    */
   constructor(
     private readonly origin: string,
@@ -40,8 +41,7 @@ export class HostHoldings {
     backlog: Backlog | undefined,
     private readonly clock: Clock,
     private readonly sink: ActorSink,
-    private readonly pump: () => void,
-    private readonly aborted: () => boolean,
+    private readonly actor: Pick<ActorHooks, 'wake' | 'aborted'>,
   ) {
     this.queue = new EndpointTurns(host.ordered);
     this.endpointRoom = Math.max(1, Math.floor(host.queueCapacity * host.endpointQueueShare));
@@ -66,20 +66,20 @@ export class HostHoldings {
     if (reserved) this.reserved--;
     const lane = this.queue.lane(message.endpoint.url);
     if (!reserved) lane.held++;
-    if (this.aborted()) {
+    if (this.actor.aborted) {
       this.left(lane, this.clock.now());
       return this.sink.failed(message, 'closed');
     }
     if (this.disk !== undefined && this.disk.keeps(message, this.queue.length)) return;
     this.queue.push(message);
-    this.pump();
+    this.actor.wake();
   }
 
   /** A message claimed from a shared store; call only when {@link hasRoom}. A retry scheduled elsewhere keeps its time. */
   adopt(message: Message): void {
-    if (this.aborted()) return this.sink.released(message);
+    if (this.actor.aborted) return this.sink.released(message);
     this.#queueOrWait(message, this.clock.now(), true);
-    this.pump();
+    this.actor.wake();
   }
 
   /** Messages an earlier run left pending for this host: they are paged in from the store. */
@@ -91,14 +91,14 @@ export class HostHoldings {
   /** Reads the next part of the backlog on disk into memory, if there is room in the window. */
   pageIn(): void {
     const disk = this.disk;
-    if (disk === undefined || this.aborted()) return;
+    if (disk === undefined || this.actor.aborted) return;
     disk.pageIn(this.queue.length, (messages, uncounted) => {
-      if (this.aborted()) return;
+      if (this.actor.aborted) return;
       const now = this.clock.now();
       // Recovered ones count against their endpoint once their URL is known; a retry
       // scheduled by an earlier run keeps its time.
       for (const m of messages) this.#queueOrWait(m, now, uncounted-- > 0);
-      this.pump();
+      this.actor.wake();
     });
   }
 
@@ -159,16 +159,20 @@ export class HostHoldings {
     return (this.#queueFull ??= Object.freeze(refusal('WD_QUEUE_FULL', `Expected room in the queue for ${this.origin}, got a full queue (\`queueCapacity\` ${this.host.queueCapacity})`)));
   }
 
+  #roomAt(): (url: string | undefined) => boolean {
+    return (this.#roomAtFn ??= (url) => (url === undefined ? this.hasRoom : this.hasRoomFor(url)));
+  }
+
   /** Resolves once there is room (for `url`'s share when given), at once if there is now or `aborted`. */
   waitForRoom(url: string | undefined, aborted: boolean): Promise<void> {
-    if (this.#roomAt(url) || aborted) return Promise.resolve();
+    if ((url === undefined ? this.hasRoom : this.hasRoomFor(url)) || aborted) return Promise.resolve();
     return this.#waiters.wait(url);
   }
 
   /** Resolves the waiters that have room now; every waiter when `all` (the actor is aborted). */
   notifyRoom(all = false): void {
-    if (all) this.#waiters.notify(this.#roomAt, true);
-    else if (this.#waiters.any && this.hasRoom) this.#waiters.notify(this.#roomAt);
+    if (all) this.#waiters.notify(this.#roomAt(), true);
+    else if (this.#waiters.any && this.hasRoom) this.#waiters.notify(this.#roomAt());
   }
 
   /** Removes the queued and waiting messages `pick` picks. */

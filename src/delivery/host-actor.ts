@@ -13,9 +13,10 @@ import type { ActorHooks } from './actor-hooks.js';
 import type { Lane } from './endpoint-turns.js';
 import { HostHoldings } from './host-holdings.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
-import { sendAttempt } from './send-attempt.js';
+import { attemptHeadersFor } from './send-attempt.js';
 import type { AttemptResult, Transport } from '../transport/transport.js';
 import type { HostStats } from '../model/types.js';
+import type { AttemptTrace } from '../telemetry/attempt-telemetry.js';
 
 /**
  * Everything for one origin: a bounded queue served one endpoint URL at a time in turn
@@ -289,10 +290,14 @@ export class HostActor implements ActorHooks {
   /** `ticket`: the host breaker's for this attempt; `laneTicket`: its endpoint's. */
   #dispatch(message: Message, ticket: number, laneTicket: number, now: number): void {
     this.#inFlight++;
-    sendAttempt(this.ctx, this.transport, message, now, (result) => this.#complete(message, ticket, laneTicket, result));
+    const headers = attemptHeadersFor(this.ctx, message, now);
+    // Undefined unless someone observes attempts: then it may add `traceparent` to the headers.
+    const trace = this.ctx.telemetry.start(message, headers);
+    this.transport.send(message.endpoint.path, headers, message.event.body, (result) => this.#complete(message, ticket, laneTicket, trace, result));
   }
 
-  #complete(message: Message, ticket: number, laneTicket: number, result: AttemptResult): void {
+  #complete(message: Message, ticket: number, laneTicket: number, trace: AttemptTrace | undefined, result: AttemptResult): void {
+    if (trace !== undefined) this.ctx.telemetry.end(trace, message, result);
     this.#inFlight--;
     const now = this.#clock.now();
     this.#lastActive = now;

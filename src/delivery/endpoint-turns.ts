@@ -47,7 +47,8 @@ export class EndpointTurns {
   #only: Lane | undefined;
   /** Lanes with queued messages, not parked, in turn order: the front one is served next. */
   readonly #ring = new FrontQueue<Lane>();
-  readonly #parked = new RetryHeap<Lane>();
+  /** Parked lanes by when they are due; made at the first lane parked until a time. */
+  #parked: RetryHeap<Lane> | undefined;
   /** The lane looked up last: a host's messages mostly come in runs to one URL. */
   #last: Lane | undefined;
   #length = 0;
@@ -151,22 +152,26 @@ export class EndpointTurns {
     lane.parked = true;
     lane.dueAt = until;
     lane.why = why;
-    if (until !== Infinity) this.#parked.push(lane);
+    if (until !== Infinity) (this.#parked ??= new RetryHeap<Lane>()).push(lane);
   }
 
   /** When the earliest parked lane may take turns again. */
   get nextUnpark(): number {
-    for (let top = this.#parked.peek(); top !== undefined; top = this.#parked.peek()) {
+    const heap = this.#parked;
+    if (heap === undefined) return Infinity;
+    for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
       if (top.parked && top.dueAt !== Infinity) return top.dueAt;
-      this.#parked.pop();
+      heap.pop();
     }
     return Infinity;
   }
 
   /** Lanes parked until `now` or before take turns again. */
   unparkDue(now: number): void {
-    for (let top = this.#parked.peek(); top !== undefined && top.dueAt <= now; top = this.#parked.peek()) {
-      this.#parked.pop();
+    const heap = this.#parked;
+    if (heap === undefined) return;
+    for (let top = heap.peek(); top !== undefined && top.dueAt <= now; top = heap.peek()) {
+      heap.pop();
       // A stale entry: the lane was unparked (and maybe parked again, with its own entry) since.
       if (top.parked && top.dueAt <= now) this.unpark(top);
     }

@@ -39,6 +39,11 @@ export class ResolvedEndpoint {
     this.#keys = Object.freeze(keys);
   }
 
+  /** The URL, for the memo of parsed URLs (see {@link EndpointCache.rememberUrl}). */
+  get href(): string {
+    return this.url;
+  }
+
   /** The endpoint's own headers, flat `[name, value, …]`, names lower-cased. Values may be credentials. */
   get headers(): readonly string[] {
     return this.#headers;
@@ -235,6 +240,8 @@ export class EndpointResolver {
     // parseSecrets accepted them, so they are strings.
     const resolved = new ResolvedEndpoint(parsedUrl, scheme, flat, given.slice() as string[], keys, limit);
     this.#byContent.remember(resolved);
+    // #url accepted it, so it is a string.
+    this.#byContent.rememberUrl(url as string, resolved);
     this.#cache.set(endpoint, { url, secret, secretItems: items, signature, headers, rateLimit: rawLimit, limit, headerSnapshot, resolved });
     return resolved;
   }

@@ -6,7 +6,8 @@
  *
  * The floor: the same 10,000 origins, each with a bare undici `Client` (the dispatcher's own
  * options and shared connector) holding one request of the same body in flight to the same
- * receiver. What the dispatcher adds above it is its own heap per active host.
+ * receiver. Each request carries its own body, as each message does: the payload is the
+ * application's, not the dispatcher's. What the dispatcher adds above it is its own heap per active host.
  * Targets: an active actor costs at most 4 KiB of heap; the dispatcher's own at most 2 KiB.
  */
 import { Client, buildConnector, type Dispatcher as UndiciDispatcher } from 'undici';
@@ -60,7 +61,6 @@ async function floorHeap(ctx: Context, rx: Receivers, urls: string[]) {
     keepAliveTimeout: 4_000,
     connect: buildConnector({ timeout: 120_000, lookup: lookup as never, keepAlive: true, maxCachedSessions: 10_000 }),
   };
-  const body = Buffer.from(JSON.stringify(EVENT));
   // One handler for every request: the floor counts undici's objects, not a caller's.
   const handler: UndiciDispatcher.DispatchHandler = { onConnect() {}, onError() {}, onHeaders: () => true, onData: () => true, onComplete() {} };
   const headers = ['content-type', 'application/json'];
@@ -69,7 +69,7 @@ async function floorHeap(ctx: Context, rx: Receivers, urls: string[]) {
   for (const url of urls) {
     const u = new URL(url);
     const client = new Client(u.origin, options);
-    client.dispatch({ method: 'POST', path: u.pathname, headers, body }, handler);
+    client.dispatch({ method: 'POST', path: u.pathname, headers, body: Buffer.from(JSON.stringify(EVENT)) }, handler);
     clients.push(client);
   }
   const seen = await waitForRequests(rx, hosts, ctx.progress('floor: waiting for 10,000 in flight', hosts));

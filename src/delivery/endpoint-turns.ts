@@ -10,8 +10,12 @@ import { FrontQueue } from './front-queue.js';
  * and what may hold it (its own breaker and rate limit, made on first need). Dropped when it
  * holds nothing, so a host with 100,000 endpoints that went quiet keeps no state for them.
  */
-export class Lane {
-  readonly queue = new FrontQueue<Message>();
+export class Lane extends FrontQueue<Message> {
+  /** The lane's queued messages: the lane is its own queue, one object less per endpoint. */
+  get queue(): FrontQueue<Message> {
+    return this;
+  }
+
   /** Messages of this URL the actor holds and has not sent: queued, waiting to retry, on disk, being committed. */
   held = 0;
   inFlight = 0;
@@ -29,7 +33,9 @@ export class Lane {
   /** The refusal naming this endpoint's full share, made at its first refusal. */
   full: WebhookError | undefined;
 
-  constructor(readonly url: string) {}
+  constructor(readonly url: string) {
+    super();
+  }
 }
 
 /**

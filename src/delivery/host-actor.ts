@@ -38,7 +38,8 @@ export class HostActor implements ActorHooks {
   #pausedUntil = 0;
   /** The rate limit's next permit, when the queue waits for one. */
   #permitAt = 0;
-  readonly #timer: ActorTimer;
+  /** Made the first time there is something to wait for: most actors never wait. */
+  #timer: ActorTimer | undefined;
   #lastActive: number;
   /**
    * `running`; `paused` by the user (nothing new is sent; time to live still runs); or
@@ -54,7 +55,6 @@ export class HostActor implements ActorHooks {
   ) {
     this.#clock = ctx.clock;
     this.#held = new HostHoldings(origin, host, ctx.backlog, ctx.clock, ctx.sink, this);
-    this.#timer = new ActorTimer(ctx.clock, this);
     this.#breakers = new ActorBreakers(origin, host.breaker, ctx, ctx.clock);
     if (!host.ordered) this.#gates = new EndpointGates(origin, host.breaker, ctx, this.#held.queue, this);
     this.#lastActive = this.#clock.now();
@@ -194,7 +194,7 @@ export class HostActor implements ActorHooks {
    */
   abort(): void {
     this.#mode = 'aborted';
-    this.#timer.clear();
+    this.#timer?.clear();
     const { sink } = this.ctx;
     const durable = this.#keeps;
     for (const m of this.#held.drain()) {
@@ -215,7 +215,7 @@ export class HostActor implements ActorHooks {
 
   /** Releases the connections, the limiter and the timer. Call when nothing is pending. */
   async dispose(): Promise<void> {
-    this.#timer.clear();
+    this.#timer?.clear();
     await Promise.all([this.transport.close(), this.#limiter?.close()]);
   }
 
@@ -333,7 +333,7 @@ export class HostActor implements ActorHooks {
       if (blockedUntil > now) at = Math.min(at, blockedUntil, head.expiresAt);
       else if (this.#permitAt > now && this.#inFlight < this.host.concurrency) at = Math.min(at, this.#permitAt);
     }
-    this.#timer.set(at, now);
+    if (at !== Infinity || this.#timer !== undefined) (this.#timer ??= new ActorTimer(this.#clock, this)).set(at, now);
   }
 
   #onTimer(): void {

@@ -28,7 +28,7 @@ export class HostHoldings {
   /** The refusal for a full queue, made once: during a flood it is thrown thousands of times a second. */
   #queueFull: WebhookError | undefined;
   /** Callers waiting for room, resolved when the queue (or their endpoint's share) has room again. */
-  readonly #waiters = new RoomWaiters();
+  #waiters: RoomWaiters | undefined;
   /** Made at the first caller waiting for room: most hosts never fill. */
   #roomAtFn: ((url: string | undefined) => boolean) | undefined;
 
@@ -166,13 +166,15 @@ export class HostHoldings {
   /** Resolves once there is room (for `url`'s share when given), at once if there is now or `aborted`. */
   waitForRoom(url: string | undefined, aborted: boolean): Promise<void> {
     if ((url === undefined ? this.hasRoom : this.hasRoomFor(url)) || aborted) return Promise.resolve();
-    return this.#waiters.wait(url);
+    return (this.#waiters ??= new RoomWaiters()).wait(url);
   }
 
   /** Resolves the waiters that have room now; every waiter when `all` (the actor is aborted). */
   notifyRoom(all = false): void {
-    if (all) this.#waiters.notify(this.#roomAt(), true);
-    else if (this.#waiters.any && this.hasRoom) this.#waiters.notify(this.#roomAt());
+    const waiters = this.#waiters;
+    if (waiters === undefined) return;
+    if (all) waiters.notify(this.#roomAt(), true);
+    else if (waiters.any && this.hasRoom) waiters.notify(this.#roomAt());
   }
 
   /** Removes the queued and waiting messages `pick` picks. */

@@ -30,7 +30,7 @@ export class HostActor implements ActorHooks {
   readonly #held: HostHoldings;
   readonly #breakers: ActorBreakers;
   /** Each endpoint's own limit and breaker; none on an ordered host, whose one queue keeps acceptance order. */
-  readonly #gates: EndpointGates | undefined;
+  #gates: EndpointGates | undefined;
   readonly #limiter: RateLimiter | undefined;
   readonly #clock: Clock;
   #inFlight = 0;
@@ -56,7 +56,6 @@ export class HostActor implements ActorHooks {
     this.#clock = ctx.clock;
     this.#held = new HostHoldings(origin, host, ctx.backlog, ctx.clock, ctx.sink, this);
     this.#breakers = new ActorBreakers(origin, host.breaker, ctx, ctx.clock);
-    if (!host.ordered) this.#gates = new EndpointGates(origin, host.breaker, ctx, this.#held.queue, this);
     this.#lastActive = this.#clock.now();
     if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump(), origin);
   }
@@ -249,7 +248,6 @@ export class HostActor implements ActorHooks {
     if (turns.parked > 0) turns.unparkDue(now);
     const { concurrency, ordered } = this.host;
     const limiter = this.#limiter;
-    const gates = this.#gates;
     for (let lane = turns.current(); lane !== undefined; lane = turns.current()) {
       if (this.#inFlight >= concurrency) break;
       if (ordered && (this.#inFlight > 0 || held.retries.size > 0)) break;
@@ -262,7 +260,8 @@ export class HostActor implements ActorHooks {
       }
       if (this.#blocked(now)) break;
       // The endpoint's permit first: a host permit is not taken for an endpoint that has none.
-      if (gates !== undefined && !gates.ready(lane, head, now)) continue;
+      // Made at the first endpoint with a limit of its own or a failure of its own: until then no lane has a gate.
+      if (!ordered && (this.#gates !== undefined || head.endpoint.rateLimit !== undefined) && !this.#endpointGates().ready(lane, head, now)) continue;
       if (limiter !== undefined) {
         const wait = limiter.admit(now, turns.length);
         if (wait > 0) {
@@ -274,7 +273,7 @@ export class HostActor implements ActorHooks {
       turns.take();
       lane.held--;
       lane.inFlight++;
-      this.#dispatch(head, this.#breakers.ticket(now), gates?.ticket(lane, now) ?? 0, now);
+      this.#dispatch(head, this.#breakers.ticket(now), this.#gates?.ticket(lane, now) ?? 0, now);
     }
     if (limiter !== undefined && turns.length === 0) limiter.idle();
     if (held.disk !== undefined && held.disk.count > 0) held.pageIn();
@@ -283,6 +282,11 @@ export class HostActor implements ActorHooks {
   }
 
   /** Nothing may be sent now: paused, slowed by a 429, or held by a breaker (this process's or another's). */
+  /** Each endpoint's own limit and breaker (not on an ordered host), made at first need. */
+  #endpointGates(): EndpointGates {
+    return (this.#gates ??= new EndpointGates(this.origin, this.host.breaker, this.ctx, this.#held.queue, this));
+  }
+
   #blocked(now: number): boolean {
     return this.#mode === 'paused' || now < this.#pausedUntil || this.#breakers.holds(now);
   }
@@ -314,9 +318,9 @@ export class HostActor implements ActorHooks {
     const outcome = result.error === undefined ? classifyStatus(result.status, result.retryAfter !== undefined) : classifyError(result.error.original as { code?: unknown });
     // A 5xx or a timeout is its endpoint's failure; a connection failure is the host's.
     const gates = this.#gates;
-    const endpointFailure = gates !== undefined && outcome.kind === 'retry' && outcome.breakerFailure && (result.error === undefined || !isConnectionFailure(result.error));
+    const endpointFailure = !this.host.ordered && outcome.kind === 'retry' && outcome.breakerFailure && (result.error === undefined || !isConnectionFailure(result.error));
     this.#breakers.record(outcome, endpointFailure, ticket, now);
-    gates?.record(lane, outcome, endpointFailure, laneTicket, ticket, now);
+    if (gates !== undefined || endpointFailure) this.#endpointGates().record(lane, outcome, endpointFailure, laneTicket, ticket, now);
 
     this.#pausedUntil = Math.max(this.#pausedUntil, afterAttempt(this.ctx, this.#held, message, result, outcome, now));
     if (lane.held === 0) this.#held.queue.release(lane, now);

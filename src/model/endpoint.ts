@@ -10,6 +10,8 @@ import { SIGNATURE_HEADERS, parseSecrets } from '../signing/signatures.js';
 import { readRateLimit } from '../limits/rate-limit-option.js';
 import type { RateLimit } from '../limits/rate-limiter.js';
 
+const NO_HEADERS: readonly string[] = Object.freeze([]);
+
 /**
  * A validated endpoint. Secrets and header values may be credentials, so they live in private
  * fields: `JSON.stringify`, `util.inspect`, `Object.keys`, spreading and `String()` show the URL,
@@ -34,7 +36,8 @@ export class ResolvedEndpoint {
     this.path = url.path;
     this.scheme = scheme;
     this.rateLimit = limit;
-    this.#headers = Object.freeze(headers);
+    // One shared empty list for the many endpoints without headers of their own.
+    this.#headers = headers.length === 0 ? NO_HEADERS : Object.freeze(headers);
     this.#secrets = Object.freeze(secrets);
     this.#keys = Object.freeze(keys);
   }

@@ -3,7 +3,6 @@ import { ActorBreakers } from './actor-breakers.js';
 import { classifyError, classifyStatus, isConnectionFailure } from './classify.js';
 import { EndpointGates } from './endpoint-gates.js';
 import { endpointStats } from './endpoint-stats.js';
-import type { Clock } from '../core/clock.js';
 import type { WebhookError } from '../core/errors.js';
 import type { Message } from '../model/message.js';
 import type { ResolvedHostOptions } from '../config/options.js';
@@ -32,7 +31,6 @@ export class HostActor implements ActorHooks {
   /** Each endpoint's own limit and breaker; none on an ordered host, whose one queue keeps acceptance order. */
   #gates: EndpointGates | undefined;
   readonly #limiter: RateLimiter | undefined;
-  readonly #clock: Clock;
   #inFlight = 0;
   /** A 429 (or 503 with Retry-After) holds the whole host until then. */
   #pausedUntil = 0;
@@ -53,10 +51,9 @@ export class HostActor implements ActorHooks {
     private readonly transport: Transport,
     private readonly ctx: ActorContext,
   ) {
-    this.#clock = ctx.clock;
     this.#held = new HostHoldings(origin, host, ctx.backlog, ctx.clock, ctx.sink, this);
     this.#breakers = new ActorBreakers(origin, host.breaker, ctx, ctx.clock);
-    this.#lastActive = this.#clock.now();
+    this.#lastActive = this.ctx.clock.now();
     if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump(), origin);
   }
 
@@ -76,11 +73,11 @@ export class HostActor implements ActorHooks {
   }
 
   unreserve(url: string): void {
-    this.#held.unreserve(url, this.#clock.now());
+    this.#held.unreserve(url, this.ctx.clock.now());
   }
 
   #left(lane: Lane): void {
-    this.#held.left(lane, this.#clock.now());
+    this.#held.left(lane, this.ctx.clock.now());
   }
 
   /**
@@ -165,9 +162,9 @@ export class HostActor implements ActorHooks {
       queued: this.#held.queued,
       inFlight: this.#inFlight,
       waiting: this.#held.retries.size,
-      breaker: this.#breakers.state(this.#clock.now()),
+      breaker: this.#breakers.state(this.ctx.clock.now()),
       paused: this.#mode === 'paused',
-      ...endpointStats(this.#held.queue, this.host.queueCapacity, this.#clock.now()),
+      ...endpointStats(this.#held.queue, this.host.queueCapacity, this.ctx.clock.now()),
     };
   }
 
@@ -240,7 +237,7 @@ export class HostActor implements ActorHooks {
 
   #pump(): void {
     if (this.#mode === 'aborted') return;
-    const now = this.#clock.now();
+    const now = this.ctx.clock.now();
     const held = this.#held;
     const turns = held.queue;
     if (turns.length > 0) this.#breakers.refresh(now);
@@ -303,7 +300,7 @@ export class HostActor implements ActorHooks {
   #complete(message: Message, ticket: number, laneTicket: number, trace: AttemptTrace | undefined, result: AttemptResult): void {
     if (trace !== undefined) this.ctx.telemetry.end(trace, message, result);
     this.#inFlight--;
-    const now = this.#clock.now();
+    const now = this.ctx.clock.now();
     this.#lastActive = now;
     const lane = this.#held.queue.lane(message.endpoint.url);
     lane.inFlight--;
@@ -337,11 +334,11 @@ export class HostActor implements ActorHooks {
       if (blockedUntil > now) at = Math.min(at, blockedUntil, head.expiresAt);
       else if (this.#permitAt > now && this.#inFlight < this.host.concurrency) at = Math.min(at, this.#permitAt);
     }
-    if (at !== Infinity || this.#timer !== undefined) (this.#timer ??= new ActorTimer(this.#clock, this)).set(at, now);
+    if (at !== Infinity || this.#timer !== undefined) (this.#timer ??= new ActorTimer(this.ctx.clock, this)).set(at, now);
   }
 
   #onTimer(): void {
-    const now = this.#clock.now();
+    const now = this.ctx.clock.now();
     this.#held.due(now);
     if (this.#blocked(now)) {
       for (const m of this.#held.queue.removeWhere((m) => now >= m.expiresAt)) {
@@ -353,6 +350,6 @@ export class HostActor implements ActorHooks {
   }
 
   #leftWith(message: Message): void {
-    this.#held.leftWith(message, this.#clock.now());
+    this.#held.leftWith(message, this.ctx.clock.now());
   }
 }

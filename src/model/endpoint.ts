@@ -260,7 +260,9 @@ export class EndpointResolver {
       if (known !== undefined) return known;
     }
     const url = this.#parseUrl(raw);
-    const parsed: ParsedUrl = { href: url.href, origin: url.origin, path: `${url.pathname}${url.search}` };
+    // The caller's own text when it is already in normal form (the usual case): one string fewer per endpoint.
+    const href = url.href === raw ? raw : url.href;
+    const parsed: ParsedUrl = { href, origin: url.origin, path: `${url.pathname}${url.search}` };
     // #parseUrl refuses anything but a string.
     this.#byContent.rememberUrl(raw as string, parsed);
     return parsed;

@@ -59,9 +59,8 @@ export function undiciTransports(options: TransportOptions): TransportFactory {
  */
 export class UndiciTransport implements Transport, AttemptOwner {
   readonly #origin: string;
-  readonly options: TransportOptions;
-  readonly #shared: Client.Options;
-  readonly reports: ReportBatch;
+  /** What the dispatcher's transports share, one field for four: there may be 10,000 transports. */
+  readonly #parts: SharedParts;
   readonly #maxClients: number;
   /**
    * Every client (the first in a field, the others in an array made for a second one), and
@@ -72,7 +71,6 @@ export class UndiciTransport implements Transport, AttemptOwner {
   #others: Client[] | undefined;
   #idleTop: Client | undefined;
   #idleRest: Client[] | undefined;
-  readonly #deadlines: Deadlines;
   /** Attempts of this transport in flight. */
   #inFlight = 0;
   #spare = 0;
@@ -83,18 +81,23 @@ export class UndiciTransport implements Transport, AttemptOwner {
    */
   constructor(origin: string, connections: number, shared: SharedParts) {
     this.#origin = origin;
-    this.options = shared.options;
+    this.#parts = shared;
     this.#maxClients = connections;
-    this.#shared = shared.client;
-    this.#deadlines = shared.deadlines;
-    this.reports = shared.reports;
+  }
+
+  get options(): TransportOptions {
+    return this.#parts.options;
+  }
+
+  get reports(): ReportBatch {
+    return this.#parts.reports;
   }
 
   send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void {
     const client = this.#takeIdle() ?? this.#newClient();
     const attempt = new AttemptHandler(this, this.options.clock.now(), client, onDone);
     this.#inFlight++;
-    this.#deadlines.add(attempt);
+    this.#parts.deadlines.add(attempt);
     try {
       client.dispatch({ method: 'POST', path, headers, body }, attempt);
     } catch (error) {
@@ -105,7 +108,7 @@ export class UndiciTransport implements Transport, AttemptOwner {
 
   ended(attempt: AttemptHandler): void {
     this.#inFlight--;
-    this.#deadlines.remove(attempt);
+    this.#parts.deadlines.remove(attempt);
   }
 
   report(attempt: AttemptHandler): void {
@@ -145,7 +148,7 @@ export class UndiciTransport implements Transport, AttemptOwner {
     // request waits in that client's own queue.
     const count = this.#first === undefined ? 0 : 1 + (this.#others?.length ?? 0);
     if (count > 0 && count >= this.#maxClients) return this.#clients()[this.#spare++ % count]!;
-    const client = new Client(this.#origin, this.#shared);
+    const client = new Client(this.#origin, this.#parts.client);
     if (this.#first === undefined) this.#first = client;
     else (this.#others ??= []).push(client);
     return client;
@@ -153,7 +156,7 @@ export class UndiciTransport implements Transport, AttemptOwner {
 
   async close(): Promise<void> {
     await Promise.all(this.#clients().map((c) => c.close().catch(() => {})));
-    this.#deadlines.stopIfIdle();
+    this.#parts.deadlines.stopIfIdle();
   }
 
   async destroy(): Promise<void> {
@@ -162,8 +165,8 @@ export class UndiciTransport implements Transport, AttemptOwner {
     // only walk over the dispatcher's whole list, so it runs only when something was missed.
     if (this.#inFlight > 0) {
       const error = new Error('destroyed');
-      this.#deadlines.forEach((attempt) => attempt.owner === this && attempt.fail(error));
+      this.#parts.deadlines.forEach((attempt) => attempt.owner === this && attempt.fail(error));
     }
-    this.#deadlines.stopIfIdle();
+    this.#parts.deadlines.stopIfIdle();
   }
 }

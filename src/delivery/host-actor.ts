@@ -27,7 +27,11 @@ import type { AttemptTrace } from '../telemetry/attempt-telemetry.js';
  */
 export class HostActor implements ActorHooks {
   readonly #held: HostHoldings;
-  readonly #breakers: ActorBreakers;
+  /**
+   * The host's breakers: made at the first failure that counts against the host, or at once in
+   * a cluster (whose shared breakers it asks); until then nothing holds the host.
+   */
+  #breakers: ActorBreakers | undefined;
   /** Each endpoint's own limit and breaker; none on an ordered host, whose one queue keeps acceptance order. */
   #gates: EndpointGates | undefined;
   readonly #limiter: RateLimiter | undefined;
@@ -52,7 +56,7 @@ export class HostActor implements ActorHooks {
     private readonly ctx: ActorContext,
   ) {
     this.#held = new HostHoldings(origin, host, ctx.backlog, ctx.clock, ctx.sink, this);
-    this.#breakers = new ActorBreakers(origin, host.breaker, ctx, ctx.clock);
+    if (ctx.sharedBreakers !== undefined) this.#actorBreakers();
     this.#lastActive = this.ctx.clock.now();
     if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump(), origin);
   }
@@ -162,7 +166,7 @@ export class HostActor implements ActorHooks {
       queued: this.#held.queued,
       inFlight: this.#inFlight,
       waiting: this.#held.retries.size,
-      breaker: this.#breakers.state(this.ctx.clock.now()),
+      breaker: this.#breakers?.state(this.ctx.clock.now()) ?? 'closed',
       paused: this.#mode === 'paused',
       ...endpointStats(this.#held.queue, this.host.queueCapacity, this.ctx.clock.now()),
     };
@@ -232,7 +236,7 @@ export class HostActor implements ActorHooks {
 
   /** For its endpoint gates (see {@link ActorHooks}). */
   endpointBreakerOpened(ticket: number, now: number): void {
-    this.#breakers.failure(ticket, now);
+    this.#actorBreakers().failure(ticket, now);
   }
 
   #pump(): void {
@@ -240,7 +244,7 @@ export class HostActor implements ActorHooks {
     const now = this.ctx.clock.now();
     const held = this.#held;
     const turns = held.queue;
-    if (turns.length > 0) this.#breakers.refresh(now);
+    if (turns.length > 0) this.#breakers?.refresh(now);
     // Endpoints parked until now take turns again (their timer may not have fired yet).
     if (turns.parked > 0) turns.unparkDue(now);
     const { concurrency, ordered } = this.host;
@@ -270,7 +274,7 @@ export class HostActor implements ActorHooks {
       turns.take();
       lane.held--;
       lane.inFlight++;
-      this.#dispatch(head, this.#breakers.ticket(now), this.#gates?.ticket(lane, now) ?? 0, now);
+      this.#dispatch(head, this.#breakers?.ticket(now) ?? 0, this.#gates?.ticket(lane, now) ?? 0, now);
     }
     if (limiter !== undefined && turns.length === 0) limiter.idle();
     if (held.disk !== undefined && held.disk.count > 0) held.pageIn();
@@ -279,13 +283,17 @@ export class HostActor implements ActorHooks {
   }
 
   /** Nothing may be sent now: paused, slowed by a 429, or held by a breaker (this process's or another's). */
+  #actorBreakers(): ActorBreakers {
+    return (this.#breakers ??= new ActorBreakers(this.origin, this.host.breaker, this.ctx, this.ctx.clock));
+  }
+
   /** Each endpoint's own limit and breaker (not on an ordered host), made at first need. */
   #endpointGates(): EndpointGates {
     return (this.#gates ??= new EndpointGates(this.origin, this.host.breaker, this.ctx, this.#held.queue, this));
   }
 
   #blocked(now: number): boolean {
-    return this.#mode === 'paused' || now < this.#pausedUntil || this.#breakers.holds(now);
+    return this.#mode === 'paused' || now < this.#pausedUntil || this.#breakers?.holds(now) === true;
   }
 
   /** `ticket`: the host breaker's for this attempt; `laneTicket`: its endpoint's. */
@@ -316,7 +324,8 @@ export class HostActor implements ActorHooks {
     // A 5xx or a timeout is its endpoint's failure; a connection failure is the host's.
     const gates = this.#gates;
     const endpointFailure = !this.host.ordered && outcome.kind === 'retry' && outcome.breakerFailure && (result.error === undefined || !isConnectionFailure(result.error));
-    this.#breakers.record(outcome, endpointFailure, ticket, now);
+    const hostFailure = outcome.kind === 'retry' && outcome.breakerFailure && !endpointFailure;
+    if (this.#breakers !== undefined || hostFailure) this.#actorBreakers().record(outcome, endpointFailure, ticket, now);
     if (gates !== undefined || endpointFailure) this.#endpointGates().record(lane, outcome, endpointFailure, laneTicket, ticket, now);
 
     this.#pausedUntil = Math.max(this.#pausedUntil, afterAttempt(this.ctx, this.#held, message, result, outcome, now));
@@ -330,7 +339,7 @@ export class HostActor implements ActorHooks {
     let at = Math.min(retries.peek()?.dueAt ?? Infinity, queue.nextUnpark);
     const head = queue.current()?.queue.peek();
     if (head !== undefined) {
-      const blockedUntil = this.#mode === 'paused' ? Infinity : Math.max(this.#pausedUntil, this.#breakers.holdsUntil());
+      const blockedUntil = this.#mode === 'paused' ? Infinity : Math.max(this.#pausedUntil, this.#breakers?.holdsUntil() ?? 0);
       if (blockedUntil > now) at = Math.min(at, blockedUntil, head.expiresAt);
       else if (this.#permitAt > now && this.#inFlight < this.host.concurrency) at = Math.min(at, this.#permitAt);
     }

@@ -21,11 +21,14 @@ export class Lane extends FrontQueue<Message> {
   inFlight = 0;
   /** In the ring of lanes taking turns. */
   inRing = false;
-  /** Out of the ring until `dueAt` (its breaker is open, or it waits for its permit); `Infinity`: until woken. */
-  parked = false;
   dueAt = 0;
-  /** Why it is parked, for `stats()`. */
+  /** Why it is parked (out of the ring until `dueAt`, `Infinity`: until woken), for `stats()`; `undefined` when not. */
   why: 'breaker' | 'rate' | undefined;
+
+  /** Out of the ring: its breaker is open, or it waits for its permit. */
+  get parked(): boolean {
+    return this.why !== undefined;
+  }
   breaker: CircuitBreaker | undefined;
   limiter: RateLimiter | undefined;
   /** Holds a permit of its own limiter, taken while the host's limiter had none: the next send uses it. */
@@ -155,7 +158,6 @@ export class EndpointTurns {
     const lane = this.#ring.shift()!;
     this.#parkedCount++;
     lane.inRing = false;
-    lane.parked = true;
     lane.dueAt = until;
     lane.why = why;
     if (until !== Infinity) (this.#parked ??= new RetryHeap<Lane>()).push(lane);
@@ -186,7 +188,6 @@ export class EndpointTurns {
   unpark(lane: Lane): void {
     if (!lane.parked) return;
     this.#parkedCount--;
-    lane.parked = false;
     lane.why = undefined;
     this.#enter(lane);
   }
@@ -242,7 +243,7 @@ export class EndpointTurns {
     // An open breaker does not keep a lane that holds nothing, as it does not keep an idle
     // actor: with nothing waiting there is nobody for it to protect.
     if (lane.parked) {
-      lane.parked = false;
+      lane.why = undefined;
       this.#parkedCount--;
     }
     if (this.#only === lane) this.#only = undefined;

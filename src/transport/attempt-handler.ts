@@ -68,6 +68,9 @@ export class ReportBatch {
 
 const resolved = Promise.resolve();
 
+/** What cuts a request that was cut already: nothing. */
+const CUT = (): void => {};
+
 /** The first `retry-after` of an answer's raw headers (names and values in turn), as undici's own parsing reads it. */
 function retryAfterOf(rawHeaders: readonly (Buffer | string | string[])[]): string | undefined {
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -89,9 +92,8 @@ function retryAfterOf(rawHeaders: readonly (Buffer | string | string[])[]): stri
  * per request (about 0.15 KiB for each attempt in flight) and its headers parsed into an object.
  */
 export class AttemptHandler implements Dispatcher.DispatchHandler {
-  /** Cuts the request; given by undici when it starts. */
+  /** Cuts the request; given by undici when it starts, and replaced by a no-op once used. */
   #abort: ((reason: Error) => void) | undefined = undefined;
-  #aborted = false;
   status = 0;
   retryAfter: string | undefined = undefined;
   /** The first bytes of a non-2xx answer, kept for the terminal event. */
@@ -150,9 +152,10 @@ export class AttemptHandler implements Dispatcher.DispatchHandler {
 
   /** Cuts the request once, if it has started. */
   #cut(error: Error): void {
-    if (this.#abort === undefined || this.#aborted) return;
-    this.#aborted = true;
-    this.#abort(error);
+    const abort = this.#abort;
+    if (abort === undefined) return;
+    this.#abort = CUT;
+    abort(error);
   }
 
   /** Ends the attempt with a transport error. */

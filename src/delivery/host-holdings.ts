@@ -10,6 +10,9 @@ import { EndpointTurns, type Lane } from './endpoint-turns.js';
 import { RoomWaiters } from './room-waiters.js';
 import type { ActorHooks } from './actor-hooks.js';
 
+/** What a host without retries shows: only read, never pushed to. */
+const NO_RETRIES: Pick<RetryHeap<Message>, 'size' | 'peek'> = new RetryHeap<Message>();
+
 /**
  * What one host's actor holds and how much room is left: the queue served in endpoint turns,
  * the retries waiting for their time, the backlog on disk, the messages being committed, and
@@ -18,7 +21,8 @@ import type { ActorHooks } from './actor-hooks.js';
  */
 export class HostHoldings {
   readonly queue: EndpointTurns;
-  readonly retries = new RetryHeap<Message>();
+  /** Retries waiting for their time; made at the first: most hosts never retry. */
+  #retries: RetryHeap<Message> | undefined;
   /** With a durable store: the backlog past the in-memory window, on disk. */
   readonly disk: DiskBacklog | undefined;
   /** The most one endpoint may hold: its share of `queueCapacity`. */
@@ -46,6 +50,16 @@ export class HostHoldings {
     this.queue = new EndpointTurns(host.ordered);
     this.endpointRoom = Math.max(1, Math.floor(host.queueCapacity * host.endpointQueueShare));
     if (backlog !== undefined) this.disk = new DiskBacklog(backlog, origin, Math.max(64, 4 * host.concurrency, Math.min(1_024, host.queueCapacity >> 3)));
+  }
+
+  /** The retries waiting for their time, to look at (a shared empty heap before the first). */
+  get retries(): Pick<RetryHeap<Message>, 'size' | 'peek'> {
+    return this.#retries ?? NO_RETRIES;
+  }
+
+  /** Waits for its time (`dueAt`) in the retry heap. */
+  retry(message: Message): void {
+    (this.#retries ??= new RetryHeap<Message>()).push(message);
   }
 
   /** Is there room for one more message (retries count against the capacity)? */
@@ -105,14 +119,15 @@ export class HostHoldings {
   /** Into its endpoint's queue, or the retry heap when a retry is not due yet; `count`: it is new to its endpoint's share. */
   #queueOrWait(message: Message, now: number, count: boolean): void {
     if (count) this.queue.lane(message.endpoint.url).held++;
-    if (message.attempts > 0 && message.dueAt > now) this.retries.push(message);
+    if (message.attempts > 0 && message.dueAt > now) this.retry(message);
     else this.queue.push(message);
   }
 
   /** Retries due at `now` go back to their endpoint's queue; lanes parked until `now` take turns again. */
   due(now: number): void {
     const due: Message[] = [];
-    while ((this.retries.peek()?.dueAt ?? Infinity) <= now) due.push(this.retries.pop()!);
+    const retries = this.#retries;
+    if (retries !== undefined) while ((retries.peek()?.dueAt ?? Infinity) <= now) due.push(retries.pop()!);
     // Retries are older than anything queued: they go first in their endpoint's queue, earliest due at the very front.
     for (let i = due.length - 1; i >= 0; i--) this.queue.unshift(due[i]!);
     this.queue.unparkDue(now);
@@ -179,11 +194,11 @@ export class HostHoldings {
 
   /** Removes the queued and waiting messages `pick` picks. */
   removeWhere(pick: (message: Message) => boolean): Message[] {
-    return [...this.queue.removeWhere(pick), ...this.retries.removeWhere(pick)];
+    return [...this.queue.removeWhere(pick), ...(this.#retries?.removeWhere(pick) ?? [])];
   }
 
   /** Every queued and waiting message, removed. */
   drain(): Message[] {
-    return [...this.queue.drain(), ...this.retries.drain()];
+    return [...this.queue.drain(), ...(this.#retries?.drain() ?? [])];
   }
 }

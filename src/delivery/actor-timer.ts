@@ -1,4 +1,5 @@
 import type { Clock, Timer } from '../core/clock.js';
+import type { ActorHooks } from './actor-hooks.js';
 
 /**
  * An actor's one timer, set to the next moment something can change without an answer
@@ -12,7 +13,7 @@ export class ActorTimer {
 
   constructor(
     private readonly clock: Clock,
-    private readonly onFire: () => void,
+    private readonly actor: Pick<ActorHooks, 'timerFired'>,
   ) {}
 
   /** Fires at `at` (never when `Infinity`), replacing any earlier setting. */
@@ -34,6 +35,6 @@ export class ActorTimer {
   #fired(): void {
     this.#timer = undefined;
     this.#at = Infinity;
-    this.onFire();
+    this.actor.timerFired();
   }
 }

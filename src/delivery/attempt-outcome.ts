@@ -31,7 +31,7 @@ export function afterAttempt(ctx: ActorContext, held: HostHoldings, message: Mes
   message.dueAt = now + delay;
   if (message.dueAt >= message.expiresAt) sink.failed(message, 'expired', result);
   else {
-    held.retries.push(message);
+    held.retry(message);
     held.queue.lane(message.endpoint.url).held++;
     sink.retrying(message, delay);
   }

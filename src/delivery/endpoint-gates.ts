@@ -4,6 +4,7 @@ import type { ActorContext } from './actor-context.js';
 import type { EndpointTurns, Lane } from './endpoint-turns.js';
 import type { BreakerOptions } from '../config/options.js';
 import type { Message } from '../model/message.js';
+import type { ActorHooks } from './actor-hooks.js';
 
 /**
  * What may hold one endpoint URL of a host without holding the others: its own rate limit
@@ -13,16 +14,15 @@ import type { Message } from '../model/message.js';
  */
 export class EndpointGates {
   /**
-   * @param hostFailure counts one failure against the host's breaker: an endpoint's breaker opened
-   * @param pump called when a parked endpoint may take turns again before its time (a shared limiter woke)
+   * @param actor told when an endpoint's breaker opened (a failure of the host's), and woken
+   * when a parked endpoint may take turns again before its time (a shared limiter woke)
    */
   constructor(
     private readonly origin: string,
     private readonly options: BreakerOptions | false,
     private readonly ctx: ActorContext,
     private readonly turns: EndpointTurns,
-    private readonly hostFailure: (ticket: number, now: number) => void,
-    private readonly pump: () => void,
+    private readonly actor: Pick<ActorHooks, 'wake' | 'endpointBreakerOpened'>,
   ) {}
 
   /**
@@ -74,7 +74,7 @@ export class EndpointGates {
         const url = lane.url;
         lane.breaker = new CircuitBreaker(this.options, (state) => this.ctx.sink.breaker(this.origin, state, url), this.ctx.clock.random);
       }
-      if (lane.breaker?.failure(ticket, now) === true) this.hostFailure(hostTicket, now);
+      if (lane.breaker?.failure(ticket, now) === true) this.actor.endpointBreakerOpened(hostTicket, now);
     } else if (outcome.kind === 'refused' || (outcome.kind === 'retry' && outcome.breakerFailure)) {
       // Refused before sending, or the host's failure: nothing about the endpoint.
       lane.breaker?.release(ticket);
@@ -85,6 +85,6 @@ export class EndpointGates {
 
   #woken(lane: Lane): void {
     if (lane.parked && lane.why === 'rate') this.turns.unpark(lane);
-    this.pump();
+    this.actor.wake();
   }
 }

@@ -1,27 +1,34 @@
-import { Deque } from '../core/deque.js';
 import { RetryHeap } from '../core/retry-heap.js';
 import type { WebhookError } from '../core/errors.js';
 import type { Message } from '../model/message.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import { FrontQueue } from './front-queue.js';
 
 /**
  * One endpoint URL inside its host's actor: its queue, how much of the host's room it holds,
  * and what may hold it (its own breaker and rate limit, made on first need). Dropped when it
  * holds nothing, so a host with 100,000 endpoints that went quiet keeps no state for them.
  */
-export class Lane {
-  readonly queue = new Deque<Message>();
+export class Lane extends FrontQueue<Message> {
+  /** The lane's queued messages: the lane is its own queue, one object less per endpoint. */
+  get queue(): FrontQueue<Message> {
+    return this;
+  }
+
   /** Messages of this URL the actor holds and has not sent: queued, waiting to retry, on disk, being committed. */
   held = 0;
   inFlight = 0;
   /** In the ring of lanes taking turns. */
   inRing = false;
-  /** Out of the ring until `dueAt` (its breaker is open, or it waits for its permit); `Infinity`: until woken. */
-  parked = false;
   dueAt = 0;
-  /** Why it is parked, for `stats()`. */
+  /** Why it is parked (out of the ring until `dueAt`, `Infinity`: until woken), for `stats()`; `undefined` when not. */
   why: 'breaker' | 'rate' | undefined;
+
+  /** Out of the ring: its breaker is open, or it waits for its permit. */
+  get parked(): boolean {
+    return this.why !== undefined;
+  }
   breaker: CircuitBreaker | undefined;
   limiter: RateLimiter | undefined;
   /** Holds a permit of its own limiter, taken while the host's limiter had none: the next send uses it. */
@@ -29,20 +36,28 @@ export class Lane {
   /** The refusal naming this endpoint's full share, made at its first refusal. */
   full: WebhookError | undefined;
 
-  constructor(readonly url: string) {}
+  constructor(readonly url: string) {
+    super();
+  }
 }
 
 /**
  * A host's queue, served one endpoint at a time in turn (round-robin): a backlog of thousands
  * on one URL delays a message to another URL of the host by at most one turn. With one URL it
- * is a {@link Deque} plus one comparison per message. An ordered host has one lane for all
+ * is a {@link FrontQueue} plus one comparison per message. An ordered host has one lane for all
  * (key `''`), so acceptance order holds.
  */
 export class EndpointTurns {
-  readonly #lanes = new Map<string, Lane>();
+  /**
+   * Every lane, when there are two or more. A host's one lane (the usual case, and always on
+   * an ordered host) is in {@link #only}, and no map is made for it.
+   */
+  #lanes: Map<string, Lane> | undefined;
+  #only: Lane | undefined;
   /** Lanes with queued messages, not parked, in turn order: the front one is served next. */
-  readonly #ring = new Deque<Lane>();
-  readonly #parked = new RetryHeap<Lane>();
+  readonly #ring = new FrontQueue<Lane>();
+  /** Parked lanes by when they are due; made at the first lane parked until a time. */
+  #parked: RetryHeap<Lane> | undefined;
   /** The lane looked up last: a host's messages mostly come in runs to one URL. */
   #last: Lane | undefined;
   #length = 0;
@@ -57,7 +72,7 @@ export class EndpointTurns {
 
   /** Endpoints with state: something queued, held, in flight, or a limiter or breaker still settling. */
   get size(): number {
-    return this.#lanes.size;
+    return this.#lanes !== undefined ? this.#lanes.size : this.#only !== undefined ? 1 : 0;
   }
 
   /** Lanes out of the turns for now (an open breaker, or waiting for a permit). */
@@ -65,8 +80,9 @@ export class EndpointTurns {
     return this.#parkedCount;
   }
 
-  lanes(): IterableIterator<Lane> {
-    return this.#lanes.values();
+  lanes(): Iterable<Lane> {
+    if (this.#lanes !== undefined) return this.#lanes.values();
+    return this.#only === undefined ? [] : [this.#only];
   }
 
   /** The lane of `url`, made if there is none. */
@@ -74,14 +90,25 @@ export class EndpointTurns {
     const key = this.ordered ? '' : url;
     const last = this.#last;
     if (last !== undefined && last.url === key) return last;
-    let lane = this.#lanes.get(key);
-    if (lane === undefined) this.#lanes.set(key, (lane = new Lane(key)));
+    let lane = this.find(key);
+    if (lane === undefined) {
+      lane = new Lane(key);
+      const only = this.#only;
+      if (this.#lanes !== undefined) this.#lanes.set(key, lane);
+      else if (only === undefined) this.#only = lane;
+      else {
+        this.#lanes = new Map([[only.url, only], [key, lane]]);
+        this.#only = undefined;
+      }
+    }
     return (this.#last = lane);
   }
 
   /** The lane of `url` if it has one. */
   find(url: string): Lane | undefined {
-    return this.#lanes.get(this.ordered ? '' : url);
+    const key = this.ordered ? '' : url;
+    if (this.#lanes !== undefined) return this.#lanes.get(key);
+    return this.#only?.url === key ? this.#only : undefined;
   }
 
   push(message: Message): void {
@@ -131,25 +158,28 @@ export class EndpointTurns {
     const lane = this.#ring.shift()!;
     this.#parkedCount++;
     lane.inRing = false;
-    lane.parked = true;
     lane.dueAt = until;
     lane.why = why;
-    if (until !== Infinity) this.#parked.push(lane);
+    if (until !== Infinity) (this.#parked ??= new RetryHeap<Lane>()).push(lane);
   }
 
   /** When the earliest parked lane may take turns again. */
   get nextUnpark(): number {
-    for (let top = this.#parked.peek(); top !== undefined; top = this.#parked.peek()) {
+    const heap = this.#parked;
+    if (heap === undefined) return Infinity;
+    for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
       if (top.parked && top.dueAt !== Infinity) return top.dueAt;
-      this.#parked.pop();
+      heap.pop();
     }
     return Infinity;
   }
 
   /** Lanes parked until `now` or before take turns again. */
   unparkDue(now: number): void {
-    for (let top = this.#parked.peek(); top !== undefined && top.dueAt <= now; top = this.#parked.peek()) {
-      this.#parked.pop();
+    const heap = this.#parked;
+    if (heap === undefined) return;
+    for (let top = heap.peek(); top !== undefined && top.dueAt <= now; top = heap.peek()) {
+      heap.pop();
       // A stale entry: the lane was unparked (and maybe parked again, with its own entry) since.
       if (top.parked && top.dueAt <= now) this.unpark(top);
     }
@@ -158,7 +188,6 @@ export class EndpointTurns {
   unpark(lane: Lane): void {
     if (!lane.parked) return;
     this.#parkedCount--;
-    lane.parked = false;
     lane.why = undefined;
     this.#enter(lane);
   }
@@ -166,7 +195,7 @@ export class EndpointTurns {
   /** Removes every queued message `drop` picks, keeping each lane's order; returns them. */
   removeWhere(drop: (message: Message) => boolean): Message[] {
     const removed: Message[] = [];
-    for (const lane of this.#lanes.values()) {
+    for (const lane of this.lanes()) {
       if (lane.queue.length === 0) continue;
       for (const m of lane.queue.removeWhere(drop)) removed.push(m);
     }
@@ -178,7 +207,7 @@ export class EndpointTurns {
   /** Empties every queue; returns the messages. */
   drain(): Message[] {
     const all: Message[] = [];
-    for (const lane of this.#lanes.values()) for (const m of lane.queue.drain()) all.push(m);
+    for (const lane of this.lanes()) for (const m of lane.queue.drain()) all.push(m);
     this.#length = 0;
     this.#rebuildRing();
     return all;
@@ -186,7 +215,7 @@ export class EndpointTurns {
 
   /** Messages `url` holds (queued, waiting, on disk, being committed). */
   holds(url: string): number {
-    return this.#lanes.get(this.ordered ? '' : url)?.held ?? 0;
+    return this.find(url)?.held ?? 0;
   }
 
   /** One message of `lane` is no longer held (sent, ended or handed back): the lane goes once it holds nothing. */
@@ -203,8 +232,8 @@ export class EndpointTurns {
 
   /** No endpoint keeps state (those kept only for a settling limiter are let go first). */
   settled(now: number): boolean {
-    if (this.#lanes.size > 0) this.sweep(now);
-    return this.#lanes.size === 0;
+    if (this.size > 0) this.sweep(now);
+    return this.size === 0;
   }
 
   /** Forgets `lane` when it holds nothing and nothing of it needs keeping (its limiter settled). */
@@ -214,17 +243,28 @@ export class EndpointTurns {
     // An open breaker does not keep a lane that holds nothing, as it does not keep an idle
     // actor: with nothing waiting there is nobody for it to protect.
     if (lane.parked) {
-      lane.parked = false;
+      lane.why = undefined;
       this.#parkedCount--;
     }
-    this.#lanes.delete(lane.url);
+    if (this.#only === lane) this.#only = undefined;
+    else if (this.#lanes !== undefined && this.#lanes.get(lane.url) === lane) {
+      this.#lanes.delete(lane.url);
+      // Back to no map once every lane has gone: a host that had many endpoints and went quiet keeps none.
+      if (this.#lanes.size === 0) this.#lanes = undefined;
+    }
     if (this.#last === lane) this.#last = undefined;
     void lane.limiter?.close();
   }
 
   /** Forgets every lane {@link release} would: for lanes kept only for a settling limiter. */
   sweep(now: number): void {
-    for (const lane of this.#lanes.values()) if (lane.held === 0 && lane.inFlight === 0) this.release(lane, now);
+    const only = this.#only;
+    if (only !== undefined) {
+      if (only.held === 0 && only.inFlight === 0) this.release(only, now);
+      return;
+    }
+    // Deleting from a map while iterating it is safe; the iterator keeps the map if it is let go.
+    for (const lane of this.#lanes?.values() ?? []) if (lane.held === 0 && lane.inFlight === 0) this.release(lane, now);
   }
 
   #enter(lane: Lane): void {

@@ -3,18 +3,19 @@ import { ActorBreakers } from './actor-breakers.js';
 import { classifyError, classifyStatus, isConnectionFailure } from './classify.js';
 import { EndpointGates } from './endpoint-gates.js';
 import { endpointStats } from './endpoint-stats.js';
-import type { Clock } from '../core/clock.js';
 import type { WebhookError } from '../core/errors.js';
 import type { Message } from '../model/message.js';
 import type { ResolvedHostOptions } from '../config/options.js';
 import type { ActorContext } from './actor-context.js';
 import { ActorTimer } from './actor-timer.js';
+import type { ActorHooks } from './actor-hooks.js';
 import type { Lane } from './endpoint-turns.js';
 import { HostHoldings } from './host-holdings.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
-import { sendAttempt } from './send-attempt.js';
+import { attemptHeadersFor } from './send-attempt.js';
 import type { AttemptResult, Transport } from '../transport/transport.js';
 import type { HostStats } from '../model/types.js';
+import type { AttemptTrace } from '../telemetry/attempt-telemetry.js';
 
 /**
  * Everything for one origin: a bounded queue served one endpoint URL at a time in turn
@@ -24,19 +25,23 @@ import type { HostStats } from '../model/types.js';
  * *when* each attempt runs and what its outcome does to the message; classification,
  * backoff, breaker state and rate accounting each live in their own module.
  */
-export class HostActor {
+export class HostActor implements ActorHooks {
   readonly #held: HostHoldings;
-  readonly #breakers: ActorBreakers;
+  /**
+   * The host's breakers: made at the first failure that counts against the host, or at once in
+   * a cluster (whose shared breakers it asks); until then nothing holds the host.
+   */
+  #breakers: ActorBreakers | undefined;
   /** Each endpoint's own limit and breaker; none on an ordered host, whose one queue keeps acceptance order. */
-  readonly #gates: EndpointGates | undefined;
+  #gates: EndpointGates | undefined;
   readonly #limiter: RateLimiter | undefined;
-  readonly #clock: Clock;
   #inFlight = 0;
   /** A 429 (or 503 with Retry-After) holds the whole host until then. */
   #pausedUntil = 0;
   /** The rate limit's next permit, when the queue waits for one. */
   #permitAt = 0;
-  readonly #timer: ActorTimer;
+  /** Made the first time there is something to wait for: most actors never wait. */
+  #timer: ActorTimer | undefined;
   #lastActive: number;
   /**
    * `running`; `paused` by the user (nothing new is sent; time to live still runs); or
@@ -50,13 +55,9 @@ export class HostActor {
     private readonly transport: Transport,
     private readonly ctx: ActorContext,
   ) {
-    this.#clock = ctx.clock;
-    this.#held = new HostHoldings(origin, host, ctx.backlog, ctx.clock, ctx.sink, () => this.#pump(), () => this.#mode === 'aborted');
-    this.#timer = new ActorTimer(ctx.clock, () => this.#onTimer());
-    this.#breakers = new ActorBreakers(origin, host.breaker, ctx, ctx.clock);
-    const hostFailure = (ticket: number, now: number) => this.#breakers.failure(ticket, now);
-    if (!host.ordered) this.#gates = new EndpointGates(origin, host.breaker, ctx, this.#held.queue, hostFailure, () => this.#pump());
-    this.#lastActive = this.#clock.now();
+    this.#held = new HostHoldings(origin, host, ctx.backlog, ctx.clock, ctx.sink, this);
+    if (ctx.sharedBreakers !== undefined) this.#actorBreakers();
+    this.#lastActive = this.ctx.clock.now();
     if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump(), origin);
   }
 
@@ -76,11 +77,11 @@ export class HostActor {
   }
 
   unreserve(url: string): void {
-    this.#held.unreserve(url, this.#clock.now());
+    this.#held.unreserve(url, this.ctx.clock.now());
   }
 
   #left(lane: Lane): void {
-    this.#held.left(lane, this.#clock.now());
+    this.#held.left(lane, this.ctx.clock.now());
   }
 
   /**
@@ -165,9 +166,9 @@ export class HostActor {
       queued: this.#held.queued,
       inFlight: this.#inFlight,
       waiting: this.#held.retries.size,
-      breaker: this.#breakers.state(this.#clock.now()),
+      breaker: this.#breakers?.state(this.ctx.clock.now()) ?? 'closed',
       paused: this.#mode === 'paused',
-      ...endpointStats(this.#held.queue, this.host.queueCapacity, this.#clock.now()),
+      ...endpointStats(this.#held.queue, this.host.queueCapacity, this.ctx.clock.now()),
     };
   }
 
@@ -193,7 +194,7 @@ export class HostActor {
    */
   abort(): void {
     this.#mode = 'aborted';
-    this.#timer.clear();
+    this.#timer?.clear();
     const { sink } = this.ctx;
     const durable = this.#keeps;
     for (const m of this.#held.drain()) {
@@ -214,7 +215,7 @@ export class HostActor {
 
   /** Releases the connections, the limiter and the timer. Call when nothing is pending. */
   async dispose(): Promise<void> {
-    this.#timer.clear();
+    this.#timer?.clear();
     await Promise.all([this.transport.close(), this.#limiter?.close()]);
   }
 
@@ -223,17 +224,31 @@ export class HostActor {
     this.#pump();
   }
 
+  /** Closed without draining (for its parts, see {@link ActorHooks}). */
+  get aborted(): boolean {
+    return this.#mode === 'aborted';
+  }
+
+  /** For its timer (see {@link ActorHooks}). */
+  timerFired(): void {
+    this.#onTimer();
+  }
+
+  /** For its endpoint gates (see {@link ActorHooks}). */
+  endpointBreakerOpened(ticket: number, now: number): void {
+    this.#actorBreakers().failure(ticket, now);
+  }
+
   #pump(): void {
     if (this.#mode === 'aborted') return;
-    const now = this.#clock.now();
+    const now = this.ctx.clock.now();
     const held = this.#held;
     const turns = held.queue;
-    if (turns.length > 0) this.#breakers.refresh(now);
+    if (turns.length > 0) this.#breakers?.refresh(now);
     // Endpoints parked until now take turns again (their timer may not have fired yet).
     if (turns.parked > 0) turns.unparkDue(now);
     const { concurrency, ordered } = this.host;
     const limiter = this.#limiter;
-    const gates = this.#gates;
     for (let lane = turns.current(); lane !== undefined; lane = turns.current()) {
       if (this.#inFlight >= concurrency) break;
       if (ordered && (this.#inFlight > 0 || held.retries.size > 0)) break;
@@ -246,7 +261,8 @@ export class HostActor {
       }
       if (this.#blocked(now)) break;
       // The endpoint's permit first: a host permit is not taken for an endpoint that has none.
-      if (gates !== undefined && !gates.ready(lane, head, now)) continue;
+      // Made at the first endpoint with a limit of its own or a failure of its own: until then no lane has a gate.
+      if (!ordered && (this.#gates !== undefined || head.endpoint.rateLimit !== undefined) && !this.#endpointGates().ready(lane, head, now)) continue;
       if (limiter !== undefined) {
         const wait = limiter.admit(now, turns.length);
         if (wait > 0) {
@@ -258,7 +274,7 @@ export class HostActor {
       turns.take();
       lane.held--;
       lane.inFlight++;
-      this.#dispatch(head, this.#breakers.ticket(now), gates?.ticket(lane, now) ?? 0, now);
+      this.#dispatch(head, this.#breakers?.ticket(now) ?? 0, this.#gates?.ticket(lane, now) ?? 0, now);
     }
     if (limiter !== undefined && turns.length === 0) limiter.idle();
     if (held.disk !== undefined && held.disk.count > 0) held.pageIn();
@@ -267,19 +283,32 @@ export class HostActor {
   }
 
   /** Nothing may be sent now: paused, slowed by a 429, or held by a breaker (this process's or another's). */
+  #actorBreakers(): ActorBreakers {
+    return (this.#breakers ??= new ActorBreakers(this.origin, this.host.breaker, this.ctx, this.ctx.clock));
+  }
+
+  /** Each endpoint's own limit and breaker (not on an ordered host), made at first need. */
+  #endpointGates(): EndpointGates {
+    return (this.#gates ??= new EndpointGates(this.origin, this.host.breaker, this.ctx, this.#held.queue, this));
+  }
+
   #blocked(now: number): boolean {
-    return this.#mode === 'paused' || now < this.#pausedUntil || this.#breakers.holds(now);
+    return this.#mode === 'paused' || now < this.#pausedUntil || this.#breakers?.holds(now) === true;
   }
 
   /** `ticket`: the host breaker's for this attempt; `laneTicket`: its endpoint's. */
   #dispatch(message: Message, ticket: number, laneTicket: number, now: number): void {
     this.#inFlight++;
-    sendAttempt(this.ctx, this.transport, message, now, (result) => this.#complete(message, ticket, laneTicket, result));
+    const headers = attemptHeadersFor(this.ctx, message, now);
+    // Undefined unless someone observes attempts: then it may add `traceparent` to the headers.
+    const trace = this.ctx.telemetry.start(message, headers);
+    this.transport.send(message.endpoint.path, headers, message.event.body, (result) => this.#complete(message, ticket, laneTicket, trace, result));
   }
 
-  #complete(message: Message, ticket: number, laneTicket: number, result: AttemptResult): void {
+  #complete(message: Message, ticket: number, laneTicket: number, trace: AttemptTrace | undefined, result: AttemptResult): void {
+    if (trace !== undefined) this.ctx.telemetry.end(trace, message, result);
     this.#inFlight--;
-    const now = this.#clock.now();
+    const now = this.ctx.clock.now();
     this.#lastActive = now;
     const lane = this.#held.queue.lane(message.endpoint.url);
     lane.inFlight--;
@@ -294,9 +323,10 @@ export class HostActor {
     const outcome = result.error === undefined ? classifyStatus(result.status, result.retryAfter !== undefined) : classifyError(result.error.original as { code?: unknown });
     // A 5xx or a timeout is its endpoint's failure; a connection failure is the host's.
     const gates = this.#gates;
-    const endpointFailure = gates !== undefined && outcome.kind === 'retry' && outcome.breakerFailure && (result.error === undefined || !isConnectionFailure(result.error));
-    this.#breakers.record(outcome, endpointFailure, ticket, now);
-    gates?.record(lane, outcome, endpointFailure, laneTicket, ticket, now);
+    const endpointFailure = !this.host.ordered && outcome.kind === 'retry' && outcome.breakerFailure && (result.error === undefined || !isConnectionFailure(result.error));
+    const hostFailure = outcome.kind === 'retry' && outcome.breakerFailure && !endpointFailure;
+    if (this.#breakers !== undefined || hostFailure) this.#actorBreakers().record(outcome, endpointFailure, ticket, now);
+    if (gates !== undefined || endpointFailure) this.#endpointGates().record(lane, outcome, endpointFailure, laneTicket, ticket, now);
 
     this.#pausedUntil = Math.max(this.#pausedUntil, afterAttempt(this.ctx, this.#held, message, result, outcome, now));
     if (lane.held === 0) this.#held.queue.release(lane, now);
@@ -309,15 +339,15 @@ export class HostActor {
     let at = Math.min(retries.peek()?.dueAt ?? Infinity, queue.nextUnpark);
     const head = queue.current()?.queue.peek();
     if (head !== undefined) {
-      const blockedUntil = this.#mode === 'paused' ? Infinity : Math.max(this.#pausedUntil, this.#breakers.holdsUntil());
+      const blockedUntil = this.#mode === 'paused' ? Infinity : Math.max(this.#pausedUntil, this.#breakers?.holdsUntil() ?? 0);
       if (blockedUntil > now) at = Math.min(at, blockedUntil, head.expiresAt);
       else if (this.#permitAt > now && this.#inFlight < this.host.concurrency) at = Math.min(at, this.#permitAt);
     }
-    this.#timer.set(at, now);
+    if (at !== Infinity || this.#timer !== undefined) (this.#timer ??= new ActorTimer(this.ctx.clock, this)).set(at, now);
   }
 
   #onTimer(): void {
-    const now = this.#clock.now();
+    const now = this.ctx.clock.now();
     this.#held.due(now);
     if (this.#blocked(now)) {
       for (const m of this.#held.queue.removeWhere((m) => now >= m.expiresAt)) {
@@ -329,6 +359,6 @@ export class HostActor {
   }
 
   #leftWith(message: Message): void {
-    this.#held.leftWith(message, this.#clock.now());
+    this.#held.leftWith(message, this.ctx.clock.now());
   }
 }

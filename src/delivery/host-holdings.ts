@@ -8,6 +8,10 @@ import type { Backlog } from '../persistence/backlog.js';
 import { DiskBacklog } from './disk-backlog.js';
 import { EndpointTurns, type Lane } from './endpoint-turns.js';
 import { RoomWaiters } from './room-waiters.js';
+import type { ActorHooks } from './actor-hooks.js';
+
+/** What a host without retries shows: only read, never pushed to. */
+const NO_RETRIES: Pick<RetryHeap<Message>, 'size' | 'peek'> = new RetryHeap<Message>();
 
 /**
  * What one host's actor holds and how much room is left: the queue served in endpoint turns,
@@ -17,7 +21,8 @@ import { RoomWaiters } from './room-waiters.js';
  */
 export class HostHoldings {
   readonly queue: EndpointTurns;
-  readonly retries = new RetryHeap<Message>();
+  /** Retries waiting for their time; made at the first: most hosts never retry. */
+  #retries: RetryHeap<Message> | undefined;
   /** With a durable store: the backlog past the in-memory window, on disk. */
   readonly disk: DiskBacklog | undefined;
   /** The most one endpoint may hold: its share of `queueCapacity`. */
@@ -27,12 +32,12 @@ export class HostHoldings {
   /** The refusal for a full queue, made once: during a flood it is thrown thousands of times a second. */
   #queueFull: WebhookError | undefined;
   /** Callers waiting for room, resolved when the queue (or their endpoint's share) has room again. */
-  readonly #waiters = new RoomWaiters();
-  readonly #roomAt = (url: string | undefined): boolean => (url === undefined ? this.hasRoom : this.hasRoomFor(url));
+  #waiters: RoomWaiters | undefined;
+  /** Made at the first caller waiting for room: most hosts never fill. */
+  #roomAtFn: ((url: string | undefined) => boolean) | undefined;
 
   /**
-   * @param pump called when something new may be sent
-   * @param aborted whether the actor is closed without draining
+   * @param actor woken when something new may be sent; asked whether it is closed without draining
    */
   constructor(
     private readonly origin: string,
@@ -40,12 +45,21 @@ export class HostHoldings {
     backlog: Backlog | undefined,
     private readonly clock: Clock,
     private readonly sink: ActorSink,
-    private readonly pump: () => void,
-    private readonly aborted: () => boolean,
+    private readonly actor: Pick<ActorHooks, 'wake' | 'aborted'>,
   ) {
     this.queue = new EndpointTurns(host.ordered);
     this.endpointRoom = Math.max(1, Math.floor(host.queueCapacity * host.endpointQueueShare));
     if (backlog !== undefined) this.disk = new DiskBacklog(backlog, origin, Math.max(64, 4 * host.concurrency, Math.min(1_024, host.queueCapacity >> 3)));
+  }
+
+  /** The retries waiting for their time, to look at (a shared empty heap before the first). */
+  get retries(): Pick<RetryHeap<Message>, 'size' | 'peek'> {
+    return this.#retries ?? NO_RETRIES;
+  }
+
+  /** Waits for its time (`dueAt`) in the retry heap. */
+  retry(message: Message): void {
+    (this.#retries ??= new RetryHeap<Message>()).push(message);
   }
 
   /** Is there room for one more message (retries count against the capacity)? */
@@ -66,20 +80,20 @@ export class HostHoldings {
     if (reserved) this.reserved--;
     const lane = this.queue.lane(message.endpoint.url);
     if (!reserved) lane.held++;
-    if (this.aborted()) {
+    if (this.actor.aborted) {
       this.left(lane, this.clock.now());
       return this.sink.failed(message, 'closed');
     }
     if (this.disk !== undefined && this.disk.keeps(message, this.queue.length)) return;
     this.queue.push(message);
-    this.pump();
+    this.actor.wake();
   }
 
   /** A message claimed from a shared store; call only when {@link hasRoom}. A retry scheduled elsewhere keeps its time. */
   adopt(message: Message): void {
-    if (this.aborted()) return this.sink.released(message);
+    if (this.actor.aborted) return this.sink.released(message);
     this.#queueOrWait(message, this.clock.now(), true);
-    this.pump();
+    this.actor.wake();
   }
 
   /** Messages an earlier run left pending for this host: they are paged in from the store. */
@@ -91,28 +105,29 @@ export class HostHoldings {
   /** Reads the next part of the backlog on disk into memory, if there is room in the window. */
   pageIn(): void {
     const disk = this.disk;
-    if (disk === undefined || this.aborted()) return;
+    if (disk === undefined || this.actor.aborted) return;
     disk.pageIn(this.queue.length, (messages, uncounted) => {
-      if (this.aborted()) return;
+      if (this.actor.aborted) return;
       const now = this.clock.now();
       // Recovered ones count against their endpoint once their URL is known; a retry
       // scheduled by an earlier run keeps its time.
       for (const m of messages) this.#queueOrWait(m, now, uncounted-- > 0);
-      this.pump();
+      this.actor.wake();
     });
   }
 
   /** Into its endpoint's queue, or the retry heap when a retry is not due yet; `count`: it is new to its endpoint's share. */
   #queueOrWait(message: Message, now: number, count: boolean): void {
     if (count) this.queue.lane(message.endpoint.url).held++;
-    if (message.attempts > 0 && message.dueAt > now) this.retries.push(message);
+    if (message.attempts > 0 && message.dueAt > now) this.retry(message);
     else this.queue.push(message);
   }
 
   /** Retries due at `now` go back to their endpoint's queue; lanes parked until `now` take turns again. */
   due(now: number): void {
     const due: Message[] = [];
-    while ((this.retries.peek()?.dueAt ?? Infinity) <= now) due.push(this.retries.pop()!);
+    const retries = this.#retries;
+    if (retries !== undefined) while ((retries.peek()?.dueAt ?? Infinity) <= now) due.push(retries.pop()!);
     // Retries are older than anything queued: they go first in their endpoint's queue, earliest due at the very front.
     for (let i = due.length - 1; i >= 0; i--) this.queue.unshift(due[i]!);
     this.queue.unparkDue(now);
@@ -159,25 +174,31 @@ export class HostHoldings {
     return (this.#queueFull ??= Object.freeze(refusal('WD_QUEUE_FULL', `Expected room in the queue for ${this.origin}, got a full queue (\`queueCapacity\` ${this.host.queueCapacity})`)));
   }
 
+  #roomAt(): (url: string | undefined) => boolean {
+    return (this.#roomAtFn ??= (url) => (url === undefined ? this.hasRoom : this.hasRoomFor(url)));
+  }
+
   /** Resolves once there is room (for `url`'s share when given), at once if there is now or `aborted`. */
   waitForRoom(url: string | undefined, aborted: boolean): Promise<void> {
-    if (this.#roomAt(url) || aborted) return Promise.resolve();
-    return this.#waiters.wait(url);
+    if ((url === undefined ? this.hasRoom : this.hasRoomFor(url)) || aborted) return Promise.resolve();
+    return (this.#waiters ??= new RoomWaiters()).wait(url);
   }
 
   /** Resolves the waiters that have room now; every waiter when `all` (the actor is aborted). */
   notifyRoom(all = false): void {
-    if (all) this.#waiters.notify(this.#roomAt, true);
-    else if (this.#waiters.any && this.hasRoom) this.#waiters.notify(this.#roomAt);
+    const waiters = this.#waiters;
+    if (waiters === undefined) return;
+    if (all) waiters.notify(this.#roomAt(), true);
+    else if (waiters.any && this.hasRoom) waiters.notify(this.#roomAt());
   }
 
   /** Removes the queued and waiting messages `pick` picks. */
   removeWhere(pick: (message: Message) => boolean): Message[] {
-    return [...this.queue.removeWhere(pick), ...this.retries.removeWhere(pick)];
+    return [...this.queue.removeWhere(pick), ...(this.#retries?.removeWhere(pick) ?? [])];
   }
 
   /** Every queued and waiting message, removed. */
   drain(): Message[] {
-    return [...this.queue.drain(), ...this.retries.drain()];
+    return [...this.queue.drain(), ...(this.#retries?.drain() ?? [])];
   }
 }

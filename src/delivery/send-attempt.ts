@@ -1,18 +1,15 @@
 import type { ActorContext } from './actor-context.js';
 import type { Message } from '../model/message.js';
 import { attemptHeaders } from '../signing/signatures.js';
-import type { AttemptResult, Transport } from '../transport/transport.js';
 
-/** Sends one attempt of `message` at `now`: signs it, lets telemetry observe it, and calls `done` with the answer. */
-export function sendAttempt(ctx: ActorContext, transport: Transport, message: Message, now: number, done: (result: AttemptResult) => void): void {
-  const { options, telemetry } = ctx;
+/**
+ * The headers of `message`'s next attempt at `now`, signed, and counts the attempt. The actor
+ * then lets telemetry observe it and sends it with one callback of its own: a callback here
+ * too would cost a closure and its context per attempt in flight.
+ */
+export function attemptHeadersFor(ctx: ActorContext, message: Message, now: number): string[] {
+  const { options } = ctx;
   message.attempts++;
   const { endpoint, event } = message;
-  const headers = attemptHeaders(options.userAgent, endpoint.headers, endpoint.scheme, endpoint.keys, event.id, Math.floor(now / 1000), event.body, options.signatureHeader);
-  // Undefined unless someone observes attempts: then it may add `traceparent` to the headers.
-  const trace = telemetry.start(message, headers);
-  transport.send(endpoint.path, headers, event.body, (result) => {
-    if (trace !== undefined) telemetry.end(trace, message, result);
-    done(result);
-  });
+  return attemptHeaders(options.userAgent, endpoint.headers, endpoint.scheme, endpoint.keys, event.id, Math.floor(now / 1000), event.body, options.signatureHeader);
 }

@@ -78,8 +78,8 @@ export class EndpointCache {
   readonly #seed = randomBytes(4).readUInt32LE(0);
 
   constructor(capacity = ENDPOINT_CACHE_CAPACITY, characters = ENDPOINT_CACHE_CHARACTERS) {
-    this.#urls = new BoundedCache(capacity, characters);
-    this.#endpoints = new BoundedCache(capacity, characters);
+    this.#urls = new BoundedCache(capacity, characters, urlCharacters);
+    this.#endpoints = new BoundedCache(capacity, characters, (_key, resolved) => endpointCharacters(resolved));
   }
 
   /** How many URLs and endpoints are remembered (for tests and measurements). */
@@ -91,8 +91,13 @@ export class EndpointCache {
     return this.#urls.get(raw);
   }
 
+  /**
+   * Remembers what `raw` parses to. Once an endpoint with that URL is resolved, the caller
+   * remembers the resolved endpoint in place of the parsed parts: it holds the same three
+   * texts, so the memo keeps no object of its own for the URL.
+   */
   rememberUrl(raw: string, parsed: ParsedUrl): void {
-    this.#urls.set(raw, parsed, raw.length + parsed.href.length + parsed.origin.length + parsed.path.length);
+    this.#urls.set(raw, parsed);
   }
 
   /**
@@ -114,11 +119,7 @@ export class EndpointCache {
     const secrets = resolved.secrets();
     const key = this.#key(resolved.url, resolved.scheme, resolved.headers, secrets);
     if (key === undefined) return;
-    // The href, and the path and origin cut from it.
-    let characters = 2 * resolved.url.length;
-    for (const text of resolved.headers) characters += text.length;
-    for (const text of secrets) characters += text.length;
-    this.#endpoints.set(key, resolved, characters + 64);
+    this.#endpoints.set(key, resolved);
   }
 
   #key(href: string, scheme: SignatureScheme, headers: readonly string[], secrets: readonly unknown[]): number | undefined {
@@ -132,6 +133,18 @@ export class EndpointCache {
     }
     return h;
   }
+}
+
+function urlCharacters(raw: string, parsed: ParsedUrl): number {
+  return raw.length + parsed.href.length + parsed.origin.length + parsed.path.length;
+}
+
+/** The href, the path and origin cut from it, the headers and the secrets, and a little for the rest. */
+function endpointCharacters(resolved: Resolved): number {
+  let characters = 2 * resolved.url.length;
+  for (const text of resolved.headers) characters += text.length;
+  for (const text of resolved.secrets()) characters += text.length;
+  return characters + 64;
 }
 
 function sameLimit(a: Required<RateLimit> | undefined, b: Required<RateLimit> | undefined): boolean {

@@ -10,6 +10,8 @@ import { SIGNATURE_HEADERS, parseSecrets } from '../signing/signatures.js';
 import { readRateLimit } from '../limits/rate-limit-option.js';
 import type { RateLimit } from '../limits/rate-limiter.js';
 
+const NO_HEADERS: readonly string[] = Object.freeze([]);
+
 /**
  * A validated endpoint. Secrets and header values may be credentials, so they live in private
  * fields: `JSON.stringify`, `util.inspect`, `Object.keys`, spreading and `String()` show the URL,
@@ -34,9 +36,15 @@ export class ResolvedEndpoint {
     this.path = url.path;
     this.scheme = scheme;
     this.rateLimit = limit;
-    this.#headers = Object.freeze(headers);
+    // One shared empty list for the many endpoints without headers of their own.
+    this.#headers = headers.length === 0 ? NO_HEADERS : Object.freeze(headers);
     this.#secrets = Object.freeze(secrets);
     this.#keys = Object.freeze(keys);
+  }
+
+  /** The URL, for the memo of parsed URLs (see {@link EndpointCache.rememberUrl}). */
+  get href(): string {
+    return this.url;
   }
 
   /** The endpoint's own headers, flat `[name, value, …]`, names lower-cased. Values may be credentials. */
@@ -235,6 +243,8 @@ export class EndpointResolver {
     // parseSecrets accepted them, so they are strings.
     const resolved = new ResolvedEndpoint(parsedUrl, scheme, flat, given.slice() as string[], keys, limit);
     this.#byContent.remember(resolved);
+    // #url accepted it, so it is a string.
+    this.#byContent.rememberUrl(url as string, resolved);
     this.#cache.set(endpoint, { url, secret, secretItems: items, signature, headers, rateLimit: rawLimit, limit, headerSnapshot, resolved });
     return resolved;
   }
@@ -250,7 +260,9 @@ export class EndpointResolver {
       if (known !== undefined) return known;
     }
     const url = this.#parseUrl(raw);
-    const parsed: ParsedUrl = { href: url.href, origin: url.origin, path: `${url.pathname}${url.search}` };
+    // The caller's own text when it is already in normal form (the usual case): one string fewer per endpoint.
+    const href = url.href === raw ? raw : url.href;
+    const parsed: ParsedUrl = { href, origin: url.origin, path: `${url.pathname}${url.search}` };
     // #parseUrl refuses anything but a string.
     this.#byContent.rememberUrl(raw as string, parsed);
     return parsed;

@@ -3,7 +3,7 @@
  * every message committed by any of them reaches the receiver at least once, and the store
  * ends with exactly one terminal record per message and none pending.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { childWorker } from './support/child-worker.js';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -13,32 +13,6 @@ import { PG_URL, dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresI
 const fixture = fileURLToPath(new URL('./fixtures/pg-worker.ts', import.meta.url));
 requirePostgresInCI('dispatcher processes on postgresStore');
 
-interface Worker {
-  child: ChildProcess;
-  out: string;
-  exited: Promise<void>;
-  lines(prefix: string): string[];
-  until(text: string): Promise<void>;
-}
-
-function worker(args: string[]): Worker {
-  // stdin is a pipe the child watches: it exits when this process goes, however it goes.
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiters: (() => void)[] = [];
-  const w: Worker = {
-    child,
-    out: '',
-    exited: new Promise((resolve) => child.on('exit', () => resolve())),
-    // Only whole lines count: a line cut by a kill was never fully reported.
-    lines: (prefix) => w.out.split('\n').slice(0, -1).filter((l) => l.startsWith(`${prefix} `)).map((l) => l.split(' ')[1]!),
-    until: (text) => new Promise<void>((resolve) => (w.out.includes(text) ? resolve() : waiters.push(() => w.out.includes(text) && resolve()))),
-  };
-  child.stdout!.on('data', (chunk: Buffer) => {
-    w.out += chunk.toString();
-    for (const fn of waiters) fn();
-  });
-  return w;
-}
 
 describe.skipIf(!pgAvailable)(`dispatcher processes on postgresStore${pgSkipNote}`, () => {
   const schema = schemaName();
@@ -63,9 +37,9 @@ describe.skipIf(!pgAvailable)(`dispatcher processes on postgresStore${pgSkipNote
     });
     rx.keepRequests = false;
     const key = randomBytes(32).toString('base64');
-    const workers = [0, 1, 2].map(() => worker([PG_URL, schema, key, rx.url(), '300']));
+    const workers = [0, 1, 2].map(() => childWorker(fixture, [PG_URL, schema, key, rx.url(), '300']));
     try {
-      await Promise.all(workers.map((w) => w.until('ready')));
+      await Promise.all(workers.map((w) => w.until(() => w.out.includes('ready'))));
       const victim = workers[0]!;
       victimPid = String(victim.child.pid);
       await new Promise<void>((resolve) => {
@@ -76,8 +50,8 @@ describe.skipIf(!pgAvailable)(`dispatcher processes on postgresStore${pgSkipNote
       victim.child.kill('SIGKILL');
       await victim.exited;
       const survivors = workers.slice(1);
-      await Promise.all(survivors.map((w) => w.until('sent')));
-      const committed = workers.flatMap((w) => w.lines('R'));
+      await Promise.all(survivors.map((w) => w.until(() => w.out.includes('sent'))));
+      const committed = workers.flatMap((w) => w.lines('R').map(([id]) => id!));
       // The victim's messages come back when its leases lapse (1 s), to whichever survivor claims them.
       await vi.waitFor(async () => {
         const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".messages WHERE state = 0`);
@@ -88,7 +62,7 @@ describe.skipIf(!pgAvailable)(`dispatcher processes on postgresStore${pgSkipNote
       expect(rows).toEqual([{ state: 1, n: expect.any(Number) }]);
       expect(rows[0]!.n).toBeGreaterThanOrEqual(committed.length);
       // One terminal event per message among the survivors (the victim's events died with it).
-      const ended = survivors.flatMap((w) => w.lines('E'));
+      const ended = survivors.flatMap((w) => w.lines('E').map(([id]) => id!));
       expect(new Set(ended).size).toBe(ended.length);
       const takenOver = survivors.flatMap((w) => w.out.split('\n').filter((l) => l.startsWith('E ') && l.includes(`evt-${victimPid}-`)));
       expect(takenOver.length).toBeGreaterThanOrEqual(20);

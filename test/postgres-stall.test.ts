@@ -5,7 +5,7 @@
  * across both processes, and the receiver sees twice only attempts that were in flight at the
  * stall: the stalled process sends nothing it lost, and emits nothing for it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { childWorker } from './support/child-worker.js';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,30 +20,6 @@ const COUNT = 50;
 /** How long the receiver takes to answer: the queue drains slowly, so the stall finds one. */
 const ANSWER_MS = 200;
 
-interface Worker {
-  child: ChildProcess;
-  out: string;
-  exited: Promise<void>;
-  lines(prefix: string): string[][];
-  until(test: () => boolean): Promise<void>;
-}
-
-function worker(args: string[]): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiters: (() => void)[] = [];
-  const w: Worker = {
-    child,
-    out: '',
-    exited: new Promise((resolve) => child.on('exit', () => resolve())),
-    lines: (prefix) => w.out.split('\n').slice(0, -1).filter((l) => l.startsWith(`${prefix} `)).map((l) => l.split(' ').slice(1)),
-    until: (test) => new Promise<void>((resolve) => (test() ? resolve() : waiters.push(() => test() && resolve()))),
-  };
-  child.stdout!.on('data', (chunk: Buffer) => {
-    w.out += chunk.toString();
-    for (const fn of waiters) fn();
-  });
-  return w;
-}
 
 /** One request as the receiver saw it: whose, and when it was answered. */
 interface Arrival {
@@ -68,8 +44,8 @@ describe.skipIf(!pgAvailable)(`a dispatcher process stalled past its lease${pgSk
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     const key = randomBytes(32).toString('base64');
-    const a = worker([PG_URL, schema, key, target, String(COUNT), 'a']);
-    const b = worker([PG_URL, schema, key, target, '0', 'b']);
+    const a = childWorker(fixture, [PG_URL, schema, key, target, String(COUNT), 'a']);
+    const b = childWorker(fixture, [PG_URL, schema, key, target, '0', 'b']);
     try {
       await Promise.all([a.until(() => a.out.includes('sent')), b.until(() => b.out.includes('ready'))]);
       const fromA = () => arrivals.filter((x) => x.from === 'wd-a');

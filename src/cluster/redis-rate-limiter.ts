@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { RateLimit } from '../limits/rate-limiter.js';
 import { bucketShape, type RateLimiter } from '../limits/rate-limiter.js';
@@ -80,7 +81,7 @@ export class RedisRateLimiter implements RateLimiter {
     this.shape = redisBucketShape(limit);
     this.#bucket = new TokenBucket(limit.perSecond, bucketShape(limit).capacity, now);
     this.#link = link;
-    this.#key = link.key('rate', origin);
+    this.#key = link.key('rate', bucketName(origin));
     this.#clock = clock;
     this.#wake = wake;
   }
@@ -153,4 +154,15 @@ export class RedisRateLimiter implements RateLimiter {
     // Given back, they are as if never taken (the bucket caps them): others may use them now.
     this.#link.bucket(this.#key, perMs, capacity, -n).catch(() => {});
   }
+}
+
+/**
+ * A limit's bucket name in Redis: a host's origin as it is; an endpoint's URL as its origin and a
+ * digest of the rest, so a path or query that carries a token (`/in?token=…`) is never written
+ * to Redis in clear. Every process names the same URL's bucket alike.
+ */
+export function bucketName(name: string): string {
+  if (!URL.canParse(name)) return name;
+  const { origin } = new URL(name);
+  return origin === name ? name : `${origin}|${createHash('sha256').update(name).digest('base64url').slice(0, 22)}`;
 }

@@ -109,6 +109,8 @@ export interface WriteStatements {
   insertAttempt: Statement;
   delivered: Statement;
   failed: Statement;
+  deliveredWith: Statement;
+  failedWith: Statement;
   replayed: Statement;
 }
 
@@ -139,16 +141,21 @@ export function applyBatch(s: WriteStatements, fields: FieldSealer, batch: FlatB
       s.insertAttempt.run(id, v[p + 9], v[p + 10], v[p + 11], v[p + 12], v[p + 13]);
       p += 14;
     } else if (tag === DELIVERED || tag === FAILED) {
-      const changes =
-        tag === DELIVERED
-          ? s.delivered.run(v[p + 2], v[p + 3], id).changes
+      // The attempt that ended the message goes in its row (the `final_*` columns).
+      const a = p + (tag === DELIVERED ? 4 : 10);
+      const withAttempt = v[a] === 1;
+      let changes: number;
+      if (tag === DELIVERED) {
+        changes = withAttempt
+          ? s.deliveredWith.run(v[p + 2], v[p + 3], v[a + 1], v[a + 2], v[a + 3], v[a + 4], v[a + 5], id).changes
+          : s.delivered.run(v[p + 2], v[p + 3], id).changes;
+      } else {
+        changes = withAttempt
+          ? s.failedWith.run(v[p + 2], v[p + 3], v[p + 4], v[p + 5], v[p + 6], v[p + 7], v[p + 8], v[p + 9], v[a + 1], v[a + 2], v[a + 3], v[a + 4], v[a + 5], id).changes
           : s.failed.run(v[p + 2], v[p + 3], v[p + 4], v[p + 5], v[p + 6], v[p + 7], v[p + 8], v[p + 9], id).changes;
+      }
       if (changes !== 1) throw refusedAt(batch, i, p, 'names a message that is not pending');
-      p += tag === DELIVERED ? 4 : 10;
-      if (v[p] === 1) {
-        s.insertAttempt.run(id, v[p + 1], v[p + 2], v[p + 3], v[p + 4], v[p + 5]);
-        p += 6;
-      } else p += 1;
+      p = a + (withAttempt ? 6 : 1);
     } else if (tag === REPLAYED) {
       if (s.replayed.run(v[p + 2], v[p + 3], id).changes !== 1) throw refusedAt(batch, i, p, NOT_FAILED);
       p += 4;

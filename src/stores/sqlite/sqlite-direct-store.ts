@@ -6,7 +6,7 @@ import { FieldSealer, type Sealer } from '../../signing/seal.js';
 import type { DeadLetter, DeadLetterQuery, MessageHistory, MessageStore, StoreOp } from '../../persistence/store.js';
 import { identify, prepareFile, restrictSideFiles, sameFile, type FileIdentity } from './sqlite-file.js';
 import { registerHandle } from './sqlite-handle.js';
-import { SQL, deadLetterSql } from './sqlite-rows.js';
+import { SQL, deadLetterSql, withFinal, type FinalColumns } from './sqlite-rows.js';
 import { deadLetterOf, historyOf, recordOf } from '../common/store-rows.js';
 import { applyBatch, encodeBatch, opAt, refusedAt, type FlatBatch } from './sqlite-batch.js';
 import type { AttemptRow, DeadLetterRow, FactsRow, MessageRow } from '../common/store-rows.js';
@@ -180,8 +180,8 @@ export class SqliteStore implements MessageStore {
 
   async history(messageId: string): Promise<MessageHistory | undefined> {
     return this.#read(`the history of message \`${messageId}\``, (s) => {
-      const row = s.facts.get(messageId) as FactsRow | undefined;
-      return row === undefined ? undefined : historyOf(row, s.attemptsOf.all(messageId) as AttemptRow[]);
+      const row = s.facts.get(messageId) as (FactsRow & FinalColumns) | undefined;
+      return row === undefined ? undefined : historyOf(row, withFinal(s.attemptsOf.all(messageId) as AttemptRow[], row));
     });
   }
 

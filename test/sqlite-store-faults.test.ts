@@ -141,9 +141,9 @@ describe.each([{ worker: false }, { worker: true }])('worker thread: $worker', (
       const path = dir().file();
       await written(path);
       const db = new Database(path);
-      db.pragma('user_version = 3');
+      db.pragma('user_version = 4');
       db.close();
-      await expect(store(path).open()).rejects.toMatchObject({ code: 'WD_STORE_UNAVAILABLE', message: expect.stringContaining('schema version 3 is newer than this version of webhook-dispatcher handles (2)') });
+      await expect(store(path).open()).rejects.toMatchObject({ code: 'WD_STORE_UNAVAILABLE', message: expect.stringContaining('schema version 4 is newer than this version of webhook-dispatcher handles (3)') });
     });
 
     it("when the file is another program's database, and leaves it untouched", async () => {

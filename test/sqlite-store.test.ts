@@ -153,7 +153,21 @@ describe('the SQLite store under load', () => {
     expect(await store.prune({ delivered: T0 + 1_200, failed: 0 })).toBe(1_200);
     const db = connectionOf(store)!;
     expect(db.prepare('SELECT count(*) AS n FROM messages').get()).toEqual({ n: 34 });
-    expect(db.prepare('SELECT count(*) AS n FROM attempts').get()).toEqual({ n: 34 });
+    // Each end's attempt is in its message's row (schema 3): what is left keeps its history.
+    expect(db.prepare('SELECT count(*) AS n FROM messages WHERE final_at IS NOT NULL').get()).toEqual({ n: 34 });
+    expect((await store.history(rs[1_233]!.id))?.attempts).toHaveLength(1);
+    expect(await store.history(rs[0]!.id)).toBeUndefined();
+  });
+
+  it('prunes the attempts rows of what it prunes, and only those', async () => {
+    const { store } = await openStore();
+    const rs = Array.from({ length: 600 }, () => record());
+    // An attempt before the end: a row of `attempts` each, then the end's attempt in the message's row.
+    await store.write(rs.flatMap((r, i) => [accept(r), attempt(r.id, 1, T0 + i), delivered(r.id, 2, T0 + i)]));
+    expect(await store.prune({ delivered: T0 + 550, failed: 0 })).toBe(550);
+    const db = connectionOf(store)!;
+    expect(db.prepare('SELECT count(*) AS n FROM attempts').get()).toEqual({ n: 50 });
+    expect((await store.history(rs[599]!.id))?.attempts).toHaveLength(2);
   });
 
   it('loses no committed batch when the process is killed at any instant (kill -9), and applies none in part', async () => {

@@ -1,6 +1,7 @@
 /**
  * Schema upgrades of the durable stores, from data an earlier version wrote: SQLite from
- * version 1 (no `replayed_as`/`replayed_at`) to 2, Postgres from 2 (no replay columns) and 1
+ * version 1 (no `replayed_as`/`replayed_at`) and 2 (an end's attempt in `attempts`, not in
+ * the row's `final_*` columns) to 3, Postgres from 2 (no replay columns) and 1
  * (no `lease_gen` either) to 3. The earlier schema is made by taking the newer one's added
  * columns away and setting the older version, which leaves what that version created. What
  * was written before the upgrade reads back the same, and a replay can be recorded after it.
@@ -45,8 +46,25 @@ async function expectUpgraded(open: () => Promise<MessageStore>, written: Awaite
   await again.close();
 }
 
-describe('sqliteStore schema 1 → 2', () => {
-  it('adds the replay columns to a version 1 file in place, keeping every row', async () => {
+/**
+ * A SQLite file written by this version, taken back to schema `version`: before 3 an end's
+ * attempt was a row of `attempts` (written after the message's other attempts, so last in
+ * rowid order, as here), and before 2 there were no replay columns.
+ */
+function sqliteAsVersion(path: string, version: 1 | 2): void {
+  const db = new Database(path);
+  db.exec(`INSERT INTO attempts (message_id, at, status, error_code, error_message, latency_ms)
+    SELECT id, final_at, final_status, final_error_code, final_error_message, final_latency_ms FROM messages WHERE final_at IS NOT NULL ORDER BY id`);
+  for (const column of ['final_at', 'final_status', 'final_error_code', 'final_error_message', 'final_latency_ms']) db.exec(`ALTER TABLE messages DROP COLUMN ${column}`);
+  if (version === 1) db.exec('ALTER TABLE messages DROP COLUMN replayed_as; ALTER TABLE messages DROP COLUMN replayed_at');
+  db.pragma(`user_version = ${version}`);
+  const columns = (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('messages') as string[]).slice(-3);
+  expect(columns).toEqual(version === 1 ? ['last_body', 'reason', 'ended_at'] : ['ended_at', 'replayed_as', 'replayed_at']);
+  db.close();
+}
+
+describe.each([1, 2] as const)('sqliteStore schema %i → 3', (version) => {
+  it('adds the columns of the later versions to the file in place, keeping every row and every attempt', async () => {
     const tmp = tempDir();
     cleanup.push(tmp.cleanup);
     const path = tmp.file();
@@ -59,18 +77,16 @@ describe('sqliteStore schema 1 → 2', () => {
     const first = await open();
     const written = await fill(first);
     await first.close();
-
-    const db = new Database(path);
-    db.exec('ALTER TABLE messages DROP COLUMN replayed_as; ALTER TABLE messages DROP COLUMN replayed_at');
-    db.pragma('user_version = 1');
-    const columns = () => (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('messages') as string[]).slice(-3);
-    expect(columns()).toEqual(['last_body', 'reason', 'ended_at']);
-    db.close();
+    sqliteAsVersion(path, version);
 
     await expectUpgraded(open, written);
     const after = new Database(path, { readonly: true });
-    expect(after.pragma('user_version', { simple: true })).toBe(2);
-    expect((after.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('messages') as string[]).slice(-2)).toEqual(['replayed_as', 'replayed_at']);
+    expect(after.pragma('user_version', { simple: true })).toBe(3);
+    expect((after.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('messages') as string[]).slice(-7)).toEqual([
+      'replayed_as', 'replayed_at', 'final_at', 'final_status', 'final_error_code', 'final_error_message', 'final_latency_ms',
+    ]);
+    // The dead letter's end attempt stayed a row of `attempts`; nothing moved it.
+    expect(after.prepare('SELECT count(*) AS n FROM messages WHERE final_at IS NOT NULL').get()).toEqual({ n: 0 });
     after.close();
   });
 });

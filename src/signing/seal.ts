@@ -131,7 +131,15 @@ export class FieldSealer {
   }
 
   seal(url: string, fields: SealedFields): Buffer {
-    const plain = JSON.stringify([fields.secrets, fields.headers]);
+    return this.sealText(url, JSON.stringify([fields.secrets, fields.headers]));
+  }
+
+  /**
+   * {@link seal} of fields already in their sealed text form, `JSON.stringify([secrets, headers])`
+   * (the SQLite store's worker gets them so). The cache is keyed by that text itself, so a
+   * changed secret is a new key: sealed anew at once, never an old blob reused.
+   */
+  sealText(url: string, plain: string): Buffer {
     const key = `${url}\n${plain}`;
     let blob = this.#sealed.get(key);
     if (blob === undefined) {

@@ -6,12 +6,13 @@ import { FieldSealer, type Sealer } from '../../signing/seal.js';
 import type { DeadLetter, DeadLetterQuery, MessageHistory, MessageStore, StoreOp } from '../../persistence/store.js';
 import { identify, prepareFile, restrictSideFiles, sameFile, type FileIdentity } from './sqlite-file.js';
 import { registerHandle } from './sqlite-handle.js';
-import { SQL, deadLetterSql } from './sqlite-rows.js';
-import { attemptParams, deadLetterOf, historyOf, insertParams, lastParams, recordOf } from '../common/store-rows.js';
+import { SQL, deadLetterSql, withFinal, type FinalColumns } from './sqlite-rows.js';
+import { deadLetterOf, historyOf, recordOf } from '../common/store-rows.js';
+import { applyBatch, encodeBatch, opAt, refusedAt, type FlatBatch } from './sqlite-batch.js';
 import type { AttemptRow, DeadLetterRow, FactsRow, MessageRow } from '../common/store-rows.js';
 import { configure, migrate } from './sqlite-schema.js';
-import { NOT_FAILED, checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs } from '../common/store-query.js';
-import { refusedOp, storeUnavailable } from '../../persistence/store-errors.js';
+import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs } from '../common/store-query.js';
+import { storeUnavailable } from '../../persistence/store-errors.js';
 
 /**
  * The SQLite store proper: better-sqlite3, synchronous, on the thread that calls it. It runs on
@@ -35,9 +36,9 @@ export class SqliteStore implements MessageStore {
   #file: FileIdentity | undefined;
   #s: Record<keyof typeof SQL, Statement> | undefined;
   readonly #deadLetterStatements = new Map<string, Statement>();
-  #apply: ((ops: readonly StoreOp[]) => void) | undefined;
-  /** The op the running batch is at, for the error that names it. */
-  #at = 0;
+  #apply: ((batch: FlatBatch) => void) | undefined;
+  /** The op the running batch is at (its index, and where it starts in the values), for the error that names it. */
+  readonly #at = { at: 0, pos: 0 };
 
   constructor(path: string, sealer: Sealer, synchronous: 'normal' | 'full') {
     this.#path = path;
@@ -68,7 +69,8 @@ export class SqliteStore implements MessageStore {
       configure(db, this.#synchronous);
       migrate(db, this.#sealer, this.#path);
       this.#s = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db!.prepare(sql)])) as Record<keyof typeof SQL, Statement>;
-      this.#apply = db.transaction((ops: readonly StoreOp[]) => this.#applyOps(ops));
+      const s = this.#s;
+      this.#apply = db.transaction((batch: FlatBatch) => applyBatch(s, this.#fields, batch, this.#at));
     } catch (error) {
       try {
         db?.close();
@@ -107,44 +109,35 @@ export class SqliteStore implements MessageStore {
     this.#check();
     checkOps(ops);
     if (ops.length === 0) return;
+    this.#write(encodeBatch(ops, false));
+  }
+
+  /**
+   * {@link write} of a batch already checked and in the flat form (`encodeBatch`): what the
+   * store's worker thread is handed. Resolves once committed.
+   */
+  async writeFlat(batch: FlatBatch): Promise<void> {
+    this.#check();
+    if (batch.count === 0) return;
+    this.#write(batch);
+  }
+
+  #write(batch: FlatBatch): void {
     // SQLite would write on into a deleted file and call it a success. Checked before, not
     // after: a removal after this check is no different from one just after the commit.
     if (!sameFile(identify(this.#path), this.#file)) {
       throw new WebhookError('WD_STORE_UNAVAILABLE', `Writing to the SQLite store at \`${this.#path}\` failed: the database file was deleted or replaced while open; nothing was written`);
     }
-    this.#at = 0;
+    this.#at.at = 0;
+    this.#at.pos = 0;
     try {
-      this.#apply!(ops);
+      this.#apply!(batch);
     } catch (error) {
       if (error instanceof WebhookError) throw error;
       const code = (error as { code?: unknown }).code;
-      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' && ops[this.#at]?.op === 'accept') throw refusedOp(ops, this.#at, 'names a message the store already holds');
-      const op = ops[this.#at]!;
-      throw storeUnavailable(`Writing ${ops.length} operations to the SQLite store at \`${this.#path}\` failed (op ${this.#at + 1}, \`${op.op}\`), nothing of them applied`, error);
-    }
-  }
-
-  #applyOps(ops: readonly StoreOp[]): void {
-    const s = this.#s!;
-    for (let i = 0; i < ops.length; i++) {
-      this.#at = i;
-      const op = ops[i]!;
-      if (op.op === 'accept') {
-        s.insertMessage.run(...insertParams(op.record, this.#fields));
-      } else if (op.op === 'replayed') {
-        if (s.replayed.run(op.as, op.at, op.id).changes !== 1) throw refusedOp(ops, i, NOT_FAILED);
-      } else if (op.op === 'attempt') {
-        if (s.attempt.run(op.attempts, op.dueAt, ...lastParams(op.last), op.id).changes !== 1) throw refusedOp(ops, i, 'names a message that is not pending');
-        s.insertAttempt.run(...attemptParams(op.id, op.attempt));
-      } else {
-        const { outcome } = op;
-        const changes =
-          outcome.state === 'delivered'
-            ? s.delivered.run(op.attempts, op.at, op.id).changes
-            : s.failed.run(op.attempts, op.at, outcome.reason, ...lastParams(outcome.last), op.id).changes;
-        if (changes !== 1) throw refusedOp(ops, i, 'names a message that is not pending');
-        if (op.attempt !== null) s.insertAttempt.run(...attemptParams(op.id, op.attempt));
-      }
+      const op = opAt(batch, this.#at.pos);
+      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' && op.op === 'accept') throw refusedAt(batch, this.#at.at, this.#at.pos, 'names a message the store already holds');
+      throw storeUnavailable(`Writing ${batch.count} operations to the SQLite store at \`${this.#path}\` failed (op ${this.#at.at + 1}, \`${op.op}\`), nothing of them applied`, error);
     }
   }
 
@@ -187,8 +180,8 @@ export class SqliteStore implements MessageStore {
 
   async history(messageId: string): Promise<MessageHistory | undefined> {
     return this.#read(`the history of message \`${messageId}\``, (s) => {
-      const row = s.facts.get(messageId) as FactsRow | undefined;
-      return row === undefined ? undefined : historyOf(row, s.attemptsOf.all(messageId) as AttemptRow[]);
+      const row = s.facts.get(messageId) as (FactsRow & FinalColumns) | undefined;
+      return row === undefined ? undefined : historyOf(row, withFinal(s.attemptsOf.all(messageId) as AttemptRow[], row));
     });
   }
 

@@ -7,6 +7,7 @@ import type { MessageRecord } from '../../model/message-record.js';
 import type { DeadLetter, DeadLetterQuery, MessageHistory, MessageStore, StoreOp } from '../../persistence/store.js';
 import { outcomeUnknown, storeUnavailable } from '../../persistence/store-errors.js';
 import { checkOps } from '../common/store-query.js';
+import { encodeBatch } from './sqlite-batch.js';
 import { registerWorker } from './sqlite-handle.js';
 import { fromWire, reviveRecord, type Answer, type Method, type WorkerSettings } from './sqlite-wire.js';
 
@@ -168,17 +169,11 @@ export class SqliteWorkerStore implements MessageStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (ops.length === 0) return this.#open ? Promise.resolve() : this.#call('write', ops, '');
-    // A body is mostly a slice of Node's shared 8 KiB Buffer pool, and a structured clone copies
-    // a view's whole ArrayBuffer: each body goes in an exact copy of its own, transferred.
-    const transfer: ArrayBuffer[] = [];
-    const wire = ops.map((op) => {
-      if (op.op !== 'accept' || !(op.record.body instanceof Uint8Array)) return op;
-      const body = new Uint8Array(op.record.body);
-      transfer.push(body.buffer);
-      return { ...op, record: { ...op.record, body } };
-    });
-    return this.#call('write', wire, `Writing ${ops.length} operations to the SQLite store at \`${this.#path}\` failed`, transfer);
+    if (ops.length === 0) return this.#open ? Promise.resolve() : this.#call('write', encodeBatch(ops, true), '');
+    // The flat form (see `sqlite-batch.ts`): one array of values, and the bodies copied into
+    // one buffer that is transferred, not cloned.
+    const batch = encodeBatch(ops, true);
+    return this.#call('write', batch, `Writing ${ops.length} operations to the SQLite store at \`${this.#path}\` failed`, [batch.bodies!.buffer as ArrayBuffer]);
   }
 
   async pending(query: { origin?: string; afterId?: string; limit: number }): Promise<MessageRecord[]> {

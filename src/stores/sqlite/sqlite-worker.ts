@@ -2,7 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { MessageStore } from '../../persistence/store.js';
 import { Sealer } from '../../signing/seal.js';
 import { SqliteStore } from './sqlite-direct-store.js';
-import { reviveRecord, toWire, type Answer, type Request, type WorkerSettings } from './sqlite-wire.js';
+import type { FlatBatch } from './sqlite-batch.js';
+import { toWire, type Answer, type Request, type WorkerSettings } from './sqlite-wire.js';
 
 /**
  * The SQLite store's worker thread: owns the connection (and with it the file's exclusive
@@ -12,7 +13,7 @@ import { reviveRecord, toWire, type Answer, type Request, type WorkerSettings } 
 
 const settings = workerData as WorkerSettings;
 const port = parentPort!;
-const store: MessageStore = new SqliteStore(settings.path, new Sealer(Buffer.from(settings.key)), settings.synchronous);
+const store = new SqliteStore(settings.path, new Sealer(Buffer.from(settings.key)), settings.synchronous);
 
 /** Requests run one at a time, in order, as they would on one thread (prune yields between chunks). */
 let queue: Promise<void> = Promise.resolve();
@@ -37,11 +38,8 @@ function call(method: Request['method'], arg: unknown): Promise<unknown> {
   switch (method) {
     case 'open':
       return store.open();
-    case 'write': {
-      const ops = arg as Parameters<MessageStore['write']>[0];
-      for (const op of ops) if (op?.op === 'accept' && op.record?.body != null) reviveRecord(op.record);
-      return store.write(ops);
-    }
+    case 'write':
+      return store.writeFlat(arg as FlatBatch);
     case 'pending':
       return store.pending(arg as Parameters<MessageStore['pending']>[0]);
     case 'pendingOrigins':

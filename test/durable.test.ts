@@ -100,6 +100,30 @@ describe('recovery', () => {
     expect(second.delivered).toHaveLength(1);
     await second.d.close();
   });
+  it("keeps an endpoint's own rateLimit after the restart: the recovered backlog is not sent at once", async () => {
+    const store = new MemoryStore({ durable: true });
+    const limited = { ...endpoint, rateLimit: { perSecond: 1, burst: 1 } };
+    const first = run(store);
+    first.d.pause(ORIGIN);
+    for (let i = 0; i < 6; i++) await first.d.send(limited, { type: 't', data: i });
+    await first.d.close();
+
+    const clock = new ManualClock();
+    const second = run(store, {}, () => 200, clock);
+    await second.d.ready();
+    for (let i = 0; i < 5; i++) await tick();
+    // 1/s with a burst of 1: what the bucket holds now (at most 1 + 1), then one a second.
+    const now = second.recorder.requests.length;
+    expect(now).toBeGreaterThanOrEqual(1);
+    expect(now).toBeLessThanOrEqual(2);
+    clock.advance(1_000);
+    for (let i = 0; i < 5; i++) await tick();
+    expect(second.recorder.requests).toHaveLength(now + 1);
+    clock.advance(10_000);
+    await second.d.onIdle();
+    expect(second.recorder.requests.map((r) => r.json().data)).toEqual([0, 1, 2, 3, 4, 5]);
+    await second.d.close();
+  });
 });
 
 describe('backlog on disk', () => {

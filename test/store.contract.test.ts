@@ -159,10 +159,15 @@ describe.each(implementations)('$name', (impl) => {
     const pending = record(A, { secrets: ['whsec_c2VjcmV0LW9uZS1zZWNyZXQtb25lLXNlY3JldA==', 'whsec_b2xkLXNlY3JldC1vbGQtc2VjcmV0LW9sZC1zZWM='], idempotencyKey: 'order-7', expiresAt: Infinity });
     const dead = record(B, { scheme: 'timestamped-hex', secrets: ['plain-hex-secret'], headers: [], body: Buffer.alloc(0) });
     const binary = record(A, { body: Buffer.from([0, 255, 1, 254, 0]), headers: [['x-ünïcode', 'välue ✓'], ['x-empty', '']] });
-    await store.write([accept(pending), accept(dead), accept(binary), failed(dead.id, 1, T0 + 9, 'rejected', 401)]);
+    // An endpoint's own rate limit comes back with its message (a recovered backlog keeps to it).
+    const limited = record(B, { rateLimit: { perSecond: 5, burst: 2 } });
+    await store.write([accept(pending), accept(dead), accept(binary), accept(limited), failed(dead.id, 1, T0 + 9, 'rejected', 401)]);
 
     expect(await store.get(pending.id)).toEqual(pending);
     expect(await store.get(binary.id)).toEqual(binary);
+    expect(await store.get(limited.id)).toStrictEqual(limited);
+    expect((await store.pending({ origin: limited.origin, limit: 10 })).find((r) => r.id === limited.id)?.rateLimit).toEqual({ perSecond: 5, burst: 2 });
+    expect((await store.get(pending.id))?.rateLimit ?? undefined).toBeUndefined();
     expect(await store.get(dead.id)).toEqual({ ...dead, attempts: 1, last: { status: 401, error: null, body: 'nope' } });
     expect(await store.get(newId())).toBeUndefined();
     // What a store hands out is a copy: changing it changes nothing stored.

@@ -22,6 +22,8 @@ export interface MessageRecord {
   secrets: string[];
   /** Endpoint headers as `[name, value]` pairs. Sealed at rest: values may be credentials. */
   headers: [string, string][];
+  /** The endpoint's own `rateLimit`, when it has one (kept in the sealed blob: no column of its own). */
+  rateLimit?: { perSecond: number; burst: number } | null | undefined;
   acceptedAt: number;
   expiresAt: number;
   maxAttempts: number;
@@ -48,6 +50,7 @@ export function toRecord(message: Message): MessageRecord {
     scheme: endpoint.scheme,
     secrets: [...endpoint.secrets()],
     headers,
+    rateLimit: endpoint.rateLimit,
     acceptedAt: message.acceptedAt,
     expiresAt: message.expiresAt,
     maxAttempts: message.maxAttempts,
@@ -75,7 +78,7 @@ function lastResult(last: MessageRecord['last']): AttemptResult | undefined {
  * resolver) again, so a row is validated and its keys rebuilt exactly as a new send's are.
  */
 export function fromRecord(record: MessageRecord, resolve: (endpoint: Endpoint) => ResolvedEndpoint): Message {
-  const endpoint = resolve({ url: record.url, secret: record.secrets, headers: Object.fromEntries(record.headers), signature: record.scheme });
+  const endpoint = resolve({ url: record.url, secret: record.secrets, headers: Object.fromEntries(record.headers), signature: record.scheme, ...(record.rateLimit != null && { rateLimit: record.rateLimit }) });
   return {
     id: record.id,
     endpoint,

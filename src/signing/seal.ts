@@ -104,10 +104,21 @@ function aad(context: string): Buffer {
   return Buffer.from(`${VERSION}:${context}`);
 }
 
-/** What a record seals: its secrets and headers, as one blob. */
+/** What a record seals: its secrets and headers, as one blob, and its endpoint's own rate limit. */
 export interface SealedFields {
   secrets: string[];
   headers: [string, string][];
+  /**
+   * The endpoint's `rateLimit`, kept with its messages so a backlog recovered after a restart
+   * keeps to it. Not a secret: it rides in the blob so no schema changes; blobs written before
+   * it existed hold two items and open without it.
+   */
+  rateLimit?: { perSecond: number; burst: number } | null | undefined;
+}
+
+/** The text a blob seals: `[secrets, headers]`, with the rate limit third when there is one. */
+export function sealedText(fields: SealedFields): string {
+  return JSON.stringify(fields.rateLimit == null ? [fields.secrets, fields.headers] : [fields.secrets, fields.headers, fields.rateLimit]);
 }
 
 /** Distinct endpoints remembered by each cache before it starts over. */
@@ -131,11 +142,11 @@ export class FieldSealer {
   }
 
   seal(url: string, fields: SealedFields): Buffer {
-    return this.sealText(url, JSON.stringify([fields.secrets, fields.headers]));
+    return this.sealText(url, sealedText(fields));
   }
 
   /**
-   * {@link seal} of fields already in their sealed text form, `JSON.stringify([secrets, headers])`
+   * {@link seal} of fields already in their sealed text form, {@link sealedText}
    * (the SQLite store's worker gets them so). The cache is keyed by that text itself, so a
    * changed secret is a new key: sealed anew at once, never an old blob reused.
    */
@@ -160,9 +171,10 @@ export class FieldSealer {
     if (fields === undefined) {
       const plain = this.#sealer.open(blob, url, what);
       try {
-        const [secrets, headers] = JSON.parse(plain.toString()) as [string[], [string, string][]];
+        const [secrets, headers, rateLimit] = JSON.parse(plain.toString()) as [string[], [string, string][], SealedFields['rateLimit']];
         if (!Array.isArray(secrets) || !Array.isArray(headers)) throw new TypeError('not a pair of arrays');
-        fields = { secrets, headers };
+        if (rateLimit != null && (typeof rateLimit !== 'object' || typeof rateLimit.perSecond !== 'number' || typeof rateLimit.burst !== 'number')) throw new TypeError('not a rate limit');
+        fields = rateLimit == null ? { secrets, headers } : { secrets, headers, rateLimit };
       } catch {
         // No cause: JSON.parse quotes the text it choked on, and that text is the secrets.
         throw new WebhookError('WD_STORE_UNAVAILABLE', `Cannot open ${what}: they opened but do not hold secrets and headers`);
@@ -170,6 +182,8 @@ export class FieldSealer {
       if (this.#opened.size >= CACHE_LIMIT) this.#opened = new Map();
       this.#opened.set(key, fields);
     }
-    return { secrets: [...fields.secrets], headers: fields.headers.map(([name, value]) => [name, value]) };
+    const copy: SealedFields = { secrets: [...fields.secrets], headers: fields.headers.map(([name, value]) => [name, value]) };
+    if (fields.rateLimit != null) copy.rateLimit = { ...fields.rateLimit };
+    return copy;
   }
 }

@@ -104,9 +104,10 @@ export function attemptParams(id: string, a: AttemptRecord): unknown[] {
 
 /** The record a row holds. Throws `WD_STORE_UNAVAILABLE` when its sealed fields do not open. */
 export function recordOf(row: MessageRow, sealer: FieldSealer): MessageRecord {
-  const { secrets, headers } = sealer.open(row.url, row.sealed, `the sealed fields of message \`${row.id}\``);
+  const { secrets, headers, rateLimit } = sealer.open(row.url, row.sealed, `the sealed fields of message \`${row.id}\``);
   return {
     id: row.id, eventId: row.event_id, eventType: row.event_type, body: row.body, url: row.url, origin: row.origin, scheme: row.scheme, secrets, headers,
+    ...(rateLimit != null && { rateLimit }),
     acceptedAt: row.accepted_at, expiresAt: row.expires_at, maxAttempts: row.max_attempts, attempts: row.attempts, dueAt: row.due_at,
     idempotencyKey: row.idempotency_key, last: lastOf(row),
   };

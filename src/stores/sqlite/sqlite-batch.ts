@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { FieldSealer } from '../../signing/seal.js';
+import { sealedText, type FieldSealer } from '../../signing/seal.js';
 import type { AttemptRecord, StoreOp } from '../../persistence/store.js';
 import type { MessageRecord } from '../../model/message-record.js';
 import { refusedOp } from '../../persistence/store-errors.js';
@@ -55,7 +55,7 @@ export function encodeBatch(ops: readonly StoreOp[], copyBodies: boolean): FlatB
           bodyBytes += body.byteLength;
         } else slot = [body]; // not a Buffer (a typing slip): bound as it is, as before
       }
-      v.push(ACCEPT, r.id, r.origin, r.eventId, r.eventType, r.url, r.scheme, JSON.stringify([r.secrets, r.headers]), slot, r.acceptedAt, r.expiresAt, r.maxAttempts, r.attempts, r.dueAt, r.idempotencyKey);
+      v.push(ACCEPT, r.id, r.origin, r.eventId, r.eventType, r.url, r.scheme, sealedText(r), slot, r.acceptedAt, r.expiresAt, r.maxAttempts, r.attempts, r.dueAt, r.idempotencyKey);
       pushLast(v, r.last);
     } else if (op.op === 'attempt') {
       v.push(ATTEMPT, op.id, op.attempts, op.dueAt);

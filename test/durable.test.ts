@@ -140,6 +140,31 @@ describe('backlog on disk', () => {
     await d.close();
   });
 
+  it('messages that vanish from the backlog on disk (ended elsewhere) give back their endpoint\'s share and are not waited for', async () => {
+    const store = new MemoryStore({ durable: true });
+    // Window 64; the endpoint's share of the queue is 100.
+    const { d, recorder } = run(store, { concurrency: 2, queueCapacity: 200, endpointQueueShare: 0.5 });
+    d.pause(ORIGIN);
+    const receipts = [];
+    for (let i = 0; i < 100; i++) receipts.push(await d.send(endpoint, { type: 't', data: i }));
+    await expect(d.send(endpoint, { type: 't', data: 'over' })).rejects.toMatchObject({ code: 'WD_QUEUE_FULL' });
+    // The last 36 wait on disk only; something else ends them behind the dispatcher's back.
+    await store.write(receipts.slice(64).map((r) => ({ op: 'end' as const, id: r.messageId, at: 0, attempt: null, attempts: 1, outcome: { state: 'delivered' as const, status: 200 } })));
+    d.resume(ORIGIN);
+    // Not waited for: onIdle resolves once the 64 in memory are delivered.
+    await d.onIdle();
+    expect(recorder.requests).toHaveLength(64);
+    expect(d.stats()).toMatchObject({ accepted: 100, delivered: 64, pending: 0 });
+    // The endpoint holds nothing now: its whole share is free again (100 more, not 64).
+    d.pause(ORIGIN);
+    for (let i = 0; i < 100; i++) await d.send(endpoint, { type: 't', data: 100 + i });
+    await expect(d.send(endpoint, { type: 't', data: 'over' })).rejects.toMatchObject({ code: 'WD_QUEUE_FULL' });
+    d.resume(ORIGIN);
+    await d.onIdle();
+    expect(recorder.requests).toHaveLength(164);
+    await d.close();
+  });
+
   it('close() resolves with a backlog still on disk, and a new dispatcher delivers all of it', async () => {
     const store = new MemoryStore({ durable: true });
     const first = run(store, { concurrency: 2, queueCapacity: 1_000 });

@@ -15,7 +15,11 @@ export interface ActorSink {
   failed(message: Message, reason: FailureReason, result?: AttemptResult): void;
   /** A closing dispatcher hands an unfinished message back to its durable store, which keeps it for the next run. */
   released(message: Message): void;
-  /** A closing dispatcher leaves `count` messages of a durable backlog on disk, never paged in: they too end in a later run. */
+  /**
+   * `count` messages of a durable backlog on disk leave this dispatcher without an event: a
+   * closing one leaves them, never paged in, to end in a later run; or the store no longer holds
+   * them as pending when they are paged in (someone else ended them).
+   */
   releasedOnDisk(count: number): void;
   retrying(message: Message, delayMs: number): void;
   attempted(message: Message, result: AttemptResult): void;

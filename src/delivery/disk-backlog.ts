@@ -19,6 +19,12 @@ export class DiskBacklog {
    * is unknown until read). Older than anything this run accepted, so they page in first.
    */
   #uncounted = 0;
+  /**
+   * Messages this run kept on disk, by endpoint URL: each was counted against its endpoint's
+   * share when accepted, so any that vanish from the store are given back to their endpoint.
+   * Made on the first message kept.
+   */
+  #byUrl: Map<string, number> | undefined;
   /** The last message taken into memory: paging continues after it. */
   #lastInMemory = '';
   #paging = false;
@@ -40,6 +46,9 @@ export class DiskBacklog {
   keeps(message: Message, inMemory: number): boolean {
     if (this.#count > 0 || inMemory >= this.window) {
       this.#count++;
+      const byUrl = (this.#byUrl ??= new Map());
+      const url = message.endpoint.url;
+      byUrl.set(url, (byUrl.get(url) ?? 0) + 1);
       return true;
     }
     this.#lastInMemory = message.id;
@@ -56,15 +65,17 @@ export class DiskBacklog {
   drop(): number {
     const count = this.#count;
     this.#count = 0;
+    this.#byUrl = undefined;
     this.#dropped = true;
     return count;
   }
 
   /**
    * Reads the next page when the window is at most half full; `take` gets the messages in order,
-   * and how many of the first are recovered ones not yet counted against their endpoint.
+   * how many of the first are recovered ones not yet counted against their endpoint, and, when
+   * the store had fewer than were counted (ended by someone else), the vanished ones.
    */
-  pageIn(inMemory: number, take: (messages: Message[], uncounted: number) => void): void {
+  pageIn(inMemory: number, take: (messages: Message[], uncounted: number, vanished: Vanished | undefined) => void): void {
     if (this.#paging || this.#count === 0 || this.#dropped) return;
     const want = this.window - inMemory;
     if (want < this.window / 2) return;
@@ -73,15 +84,29 @@ export class DiskBacklog {
       (messages) => {
         this.#paging = false;
         if (this.#dropped) return;
-        for (const m of messages) {
+        const uncounted = Math.min(this.#uncounted, messages.length);
+        const byUrl = this.#byUrl;
+        for (let i = 0; i < messages.length; i++) {
+          const m = messages[i]!;
           this.#count--;
           this.#lastInMemory = m.id;
+          // Past the recovered ones: one this run kept, now in memory (counted there from here on).
+          if (i >= uncounted && byUrl !== undefined) {
+            const left = (byUrl.get(m.endpoint.url) ?? 1) - 1;
+            if (left > 0) byUrl.set(m.endpoint.url, left);
+            else byUrl.delete(m.endpoint.url);
+          }
         }
-        // The store had fewer than counted (ended elsewhere): nothing more to wait for.
-        if (messages.length < want) this.#count = 0;
-        const uncounted = Math.min(this.#uncounted, messages.length);
+        let vanished: Vanished | undefined;
+        // The store had fewer than counted (ended elsewhere): nothing more to wait for, and what
+        // the vanished ones held of their endpoints' shares is given back.
+        if (messages.length < want) {
+          if (this.#count > 0) vanished = { count: this.#count, byUrl: byUrl ?? new Map() };
+          this.#count = 0;
+          this.#byUrl = undefined;
+        }
         this.#uncounted = this.#count === 0 ? 0 : this.#uncounted - uncounted;
-        take(messages, uncounted);
+        take(messages, uncounted, vanished);
       },
       () => {
         // The store cannot be read now: try again at the next pump.
@@ -89,4 +114,11 @@ export class DiskBacklog {
       },
     );
   }
+}
+
+/** Messages counted on disk that the store no longer holds as pending. */
+export interface Vanished {
+  count: number;
+  /** Of them, those this run accepted, by endpoint URL (each counted against its endpoint's share). */
+  byUrl: ReadonlyMap<string, number>;
 }

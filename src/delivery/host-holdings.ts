@@ -106,12 +106,21 @@ export class HostHoldings {
   pageIn(): void {
     const disk = this.disk;
     if (disk === undefined || this.actor.aborted) return;
-    disk.pageIn(this.queue.length, (messages, uncounted) => {
+    disk.pageIn(this.queue.length, (messages, uncounted, vanished) => {
       if (this.actor.aborted) return;
       const now = this.clock.now();
       // Recovered ones count against their endpoint once their URL is known; a retry
       // scheduled by an earlier run keeps its time.
       for (const m of messages) this.#queueOrWait(m, now, uncounted-- > 0);
+      if (vanished !== undefined) {
+        for (const [url, count] of vanished.byUrl) {
+          const lane = this.queue.find(url);
+          for (let i = 0; lane !== undefined && i < count && lane.held > 0; i++) this.queue.left(lane, now);
+        }
+        // Ended by someone else: not ours to report, and nothing to wait for.
+        this.sink.releasedOnDisk(vanished.count);
+        this.notifyRoom();
+      }
       this.actor.wake();
     });
   }

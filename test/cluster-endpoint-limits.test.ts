@@ -7,6 +7,7 @@
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { bucketName } from '../src/cluster/redis-rate-limiter.js';
 import { Terminals, newSecret, scoped } from './helpers.js';
+import { maxInWindow } from './support/windows.js';
 import { connect, describeRedis, dropKeys, testPrefix } from './support/redis.js';
 
 const prefix = testPrefix('endpoint-limits');
@@ -20,16 +21,6 @@ afterAll(() => dropKeys(prefix));
 const until = async (check: () => boolean) => {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
 };
-
-/** The most arrivals in any window of `ms` (times sorted). */
-function maxInWindow(times: number[], ms = 1_000): number {
-  let most = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i]! - times[j]! >= ms) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
 
 describeRedis('an endpoint rateLimit shared through Redis', () => {
   it('two dispatchers keep one endpoint limit between them, and a sibling endpoint has its own bucket', async () => {
@@ -61,7 +52,7 @@ describeRedis('an endpoint rateLimit shared through Redis', () => {
     expect(shared.at(-1)!).toBeGreaterThanOrEqual(1_500);
     // No one second above the limit and its burst, plus the tenth a receiver can see more
     // (permits come in tenths of a second); two unshared buckets would reach 44.
-    expect(maxInWindow(shared)).toBeLessThanOrEqual(20 + 2 + 2 + 2);
+    expect(maxInWindow(shared, 1_000)).toBeLessThanOrEqual(20 + 2 + 2 + 2);
     const sibling = at('/other');
     expect(sibling).toHaveLength(10);
     expect(sibling.at(-1)!).toBeLessThan(shared.at(-1)!);

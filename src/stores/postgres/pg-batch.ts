@@ -1,4 +1,9 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Pool, PoolClient } from 'pg';
+import { describe } from '../../core/errors.js';
+import { outcomeUnknown, storeUnavailable } from '../../persistence/store-errors.js';
+import { ignore, pgReason, socketEnded, sqlState } from './pg-errors.js';
 import type { FieldSealer } from '../../signing/seal.js';
 import type { StoreOp } from '../../persistence/store.js';
 import { DB_NOW } from './pg-sql.js';
@@ -76,4 +81,43 @@ export function batchValues(ops: readonly StoreOp[], fields: FieldSealer, channe
     for (let c = 0; c < row.length; c++) ends[c]!.push(row[c]);
   }
   return [...accepts, ...ends, notify, channel];
+}
+
+/**
+ * Writes the batch statement with `values` on a client of `pool` (`what` names the write in
+ * errors): true once applied, false when the server refused it (nothing applied: the caller
+ * writes the batch in a transaction, which says which op is refused). The statement is its own
+ * commit: a connection that fails while it is on its way leaves the outcome unknown, as a
+ * failed COMMIT does.
+ */
+export async function writeOneStatement(pool: Pool, statement: { name: string; text: string }, values: unknown[], what: string): Promise<boolean> {
+  // One turn of the event loop first: the end of a connection the server closed while it was
+  // idle is read then, so the check below sees it (see there).
+  await yieldToEventLoop();
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw storeUnavailable(`${what} failed: no connection`, pgReason(error));
+  }
+  let broken: Error | undefined;
+  client.on('error', ignore);
+  try {
+    // No BEGIN goes first to find a pooled connection dead (a failed BEGIN is a clean "not
+    // applied"): one whose socket has ended already (the server went away while it was idle,
+    // and the pool has not heard yet) takes the transaction path instead, on another.
+    if (socketEnded(client)) {
+      broken = new Error('the connection had ended');
+      return false;
+    }
+    await client.query({ name: statement.name, text: statement.text, values });
+    return true;
+  } catch (error) {
+    if (sqlState(error) !== undefined) return false;
+    broken = error instanceof Error ? error : new Error(describe(error));
+    throw outcomeUnknown(storeUnavailable(`${what}: the connection failed while the write (its own commit) was on its way, so whether it applied is unknown`, pgReason(error)));
+  } finally {
+    client.removeListener('error', ignore);
+    client.release(broken);
+  }
 }

@@ -10,7 +10,8 @@ import { DELIVERED, FAILED, SCHEMA_NAME, migrate, quoted } from './pg-schema.js'
 import { INSERT_ROWS, statements, type Statements } from './pg-sql.js';
 import { LeaseQueries } from './pg-leases.js';
 import { insertRows, writeBatch } from './pg-writes.js';
-import { batchStatement, batchValues, oneStatementShape } from './pg-batch.js';
+import { batchStatement, batchValues, oneStatementShape, writeOneStatement } from './pg-batch.js';
+import { ignore, pgReason, sqlState } from './pg-errors.js';
 import { deadLetterOf, historyOf, recordOf } from '../common/store-rows.js';
 import type { AttemptRow, DeadLetterRow, FactsRow, MessageRow } from '../common/store-rows.js';
 import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs } from '../common/store-query.js';
@@ -34,8 +35,6 @@ export interface PostgresStoreOptions {
   schema?: string;
 }
 
-function ignore(): void {}
-
 /** Rows deleted per statement when pruning. */
 const PRUNE_CHUNK = 500;
 
@@ -43,7 +42,8 @@ const PRUNE_CHUNK = 500;
  * A {@link SharedStore} in PostgreSQL, for several dispatcher processes sharing one database:
  * each claims due messages under a lease it renews, new messages wake idle processes through
  * `LISTEN/NOTIFY`, and `send(…, { transaction })` writes with the caller's own client (a
- * transactional outbox). A batch of writes is one transaction.
+ * transactional outbox). A batch of writes is one transaction: the common batch (accepts and
+ * delivered ends) one statement, which is its own transaction (pg-batch.ts).
  * @example
  * const dispatcher = new Dispatcher({ store: postgresStore({ pool: new pg.Pool(), encryptionKey }) });
  */
@@ -58,18 +58,6 @@ export function postgresStore(options: PostgresStoreOptions): SharedStore {
   const schema = get('schema') ?? 'webhook_dispatcher';
   if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) throw invalidOptions('schema', 'a schema name of lowercase letters, digits and `_` (at most 63, not starting with a digit)', schema);
   return new PostgresStore(pool as Pool, new Sealer(key), leaseMs, schema);
-}
-
-/** A driver error's own words: node's connection errors may be an `AggregateError` with an empty message. */
-/** The SQLSTATE of an error the server answered with, or `undefined` for a connection's failure. */
-function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
-function pgReason(error: unknown): Error | unknown {
-  if (error instanceof AggregateError && error.message === '' && error.errors.length > 0) return error.errors[0];
-  return error;
 }
 
 class PostgresStore implements SharedStore {
@@ -132,7 +120,7 @@ class PostgresStore implements SharedStore {
     checkOps(ops);
     if (ops.length === 0) return;
     // The common batch is one statement; any other, or one the server refused, a transaction.
-    if (oneStatementShape(ops) && (await this.#oneStatement(ops))) return;
+    if (oneStatementShape(ops) && (await writeOneStatement(this.#pool, this.#batch, batchValues(ops, this.#fields, this.#leases.channel), `Writing ${ops.length} operations in the Postgres store (schema \`${this.#schema}\`)`))) return;
     await this.#transaction(`Writing ${ops.length} operations`, (client) => writeBatch(client, this.#sql, this.#fields, ops, this.#leases.channel));
   }
 
@@ -264,46 +252,6 @@ class PostgresStore implements SharedStore {
     }
   }
 
-  /**
-   * Writes `ops` as the one batch statement (see pg-batch.ts): true once applied, false when the
-   * server refused it (nothing applied: the caller writes the batch in a transaction, which
-   * says which op is refused). The statement is its own commit: a connection that fails while
-   * it is on its way leaves the outcome unknown, as a failed COMMIT does.
-   */
-  async #oneStatement(ops: readonly StoreOp[]): Promise<boolean> {
-    const what = `Writing ${ops.length} operations`;
-    const values = batchValues(ops, this.#fields, this.#leases.channel);
-    // One turn of the event loop first: the end of a connection the server closed while it was
-    // idle is read then, so the check below sees it (see there).
-    await yieldToEventLoop();
-    let client: PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw storeUnavailable(`${what} in the Postgres store (schema \`${this.#schema}\`) failed: no connection`, pgReason(error));
-    }
-    let broken: Error | undefined;
-    client.on('error', ignore);
-    try {
-      // No BEGIN goes first to find a pooled connection dead (a failed BEGIN is a clean "not
-      // applied"): one whose socket has ended already (the server went away while it was idle,
-      // and the pool has not heard yet) takes the transaction path instead, on another.
-      if (socketEnded(client)) {
-        broken = new Error('the connection had ended');
-        return false;
-      }
-      await client.query({ name: this.#batch.name, text: this.#batch.text, values });
-      return true;
-    } catch (error) {
-      if (sqlState(error) !== undefined) return false;
-      broken = error instanceof Error ? error : new Error(describe(error));
-      throw outcomeUnknown(storeUnavailable(`${what} in the Postgres store (schema \`${this.#schema}\`): the connection failed while the write (its own commit) was on its way, so whether it applied is unknown`, pgReason(error)));
-    } finally {
-      client.removeListener('error', ignore);
-      client.release(broken);
-    }
-  }
-
   async #read<R extends QueryResultRow>(what: string, sql: string, params: unknown[]): Promise<R[]> {
     this.#check();
     try {
@@ -318,12 +266,6 @@ class PostgresStore implements SharedStore {
       throw new WebhookError('WD_STORE_UNAVAILABLE', `The Postgres store (schema \`${this.#schema}\`) is ${this.#state === 'closed' ? 'closed' : 'not open yet: call `open()` first'}`);
     }
   }
-}
-
-/** Whether the socket of `client` has ended or been destroyed (pg's `connection.stream`; `false` when it cannot tell). */
-function socketEnded(client: PoolClient): boolean {
-  const socket = (client as { connection?: { stream?: { destroyed?: unknown; readableEnded?: unknown } } }).connection?.stream;
-  return socket?.destroyed === true || socket?.readableEnded === true;
 }
 
 /** `rowCount` of what a caller's `query()` resolved with, when it is a pg result; `undefined` for anything else. */

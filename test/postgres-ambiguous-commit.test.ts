@@ -7,7 +7,8 @@
  * the send rejects with its own code, `WD_STORE_OUTCOME_UNKNOWN`.
  *
  * A proxy of the test's own sits between the pool and the server and cuts the client's side
- * after forwarding one `COMMIT`: the server still receives it.
+ * after forwarding one commit: a `COMMIT`, or the store's one-statement batch (its own commit,
+ * see pg-batch.ts), which is the write of a lone accept. The server still receives it.
  */
 import net from 'node:net';
 import { once } from 'node:events';
@@ -17,12 +18,17 @@ import { isWebhookError, type Dispatcher } from '../src/index.js';
 import { postgresStore } from '../src/stores/postgres/postgres-store.js';
 import { Terminals, newSecret, testDispatcher } from './helpers.js';
 import { Receiver, ok } from './receiver.js';
-import { KEY } from './support/store-fixtures.js';
+import { KEY, T0, accept, attempt, record } from './support/store-fixtures.js';
+import { isOutcomeUnknown } from '../src/persistence/store-errors.js';
+import type { StoreOp } from '../src/persistence/store.js';
 import { PG_URL, dropSchemas, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
 
 requirePostgresInCI('an ambiguous commit');
 
-/** Forwards to PostgreSQL; when armed, cuts the client after forwarding the next simple-query COMMIT. */
+/** The extended protocol's Sync message: the end of a statement, its commit when it is its own transaction. */
+const SYNC = Buffer.from([0x53, 0, 0, 0, 4]);
+
+/** Forwards to PostgreSQL; when armed, cuts the client after forwarding the next commit (a simple-query COMMIT, or the batch statement up to its Sync). */
 class CommitCutter {
   armed = false;
   /** Refuse new connections (the server looks down). */
@@ -41,10 +47,13 @@ class CommitCutter {
         s.on('error', () => {});
       }
       upstream.pipe(client);
+      let batch = false;
       client.on('data', (chunk: Buffer) => {
         upstream.write(chunk);
+        // The batch statement is named `wd_batch_…` in its Bind; it commits at the Sync after it.
+        batch ||= this.armed && chunk.includes('wd_batch_');
         // 'Q', a length, then the query text with its NUL: the simple query protocol.
-        if (this.armed && chunk.includes('COMMIT\0')) {
+        if (this.armed && (chunk.includes('COMMIT\0') || (batch && chunk.includes(SYNC)))) {
           this.armed = false;
           this.cuts++;
           client.destroy();
@@ -74,6 +83,21 @@ class CommitCutter {
   async stop(): Promise<void> {
     this.cutAll();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+/**
+ * What `read` gives once it finds something (a row count above 0, or a value), or after 5 s:
+ * the server goes on with what it received after the client saw the cut, and a whole statement
+ * (not a bare COMMIT) may still be running when the client has already given up.
+ */
+async function committed<T>(read: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const value = await read();
+    const found = value !== undefined && (value as { rowCount?: number | null }).rowCount !== 0;
+    if (found || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -128,7 +152,7 @@ describe.skipIf(!pgAvailable)(`an ambiguous commit${pgSkipNote}`, () => {
     proxy.refusing = true;
     const error = await d.send({ url: receiver.url(), secret: newSecret() }, { type: 'ambiguous', data: {} }).catch((e: unknown) => e);
     expect(isWebhookError(error) && error.code).toBe('WD_STORE_OUTCOME_UNKNOWN');
-    const rows = await direct.query<{ id: string }>(`SELECT id FROM "${schema}".messages`);
+    const rows = await committed(() => direct.query<{ id: string }>(`SELECT id FROM "${schema}".messages`));
     expect(rows.rows).toHaveLength(1);
     // The server is back; this dispatcher closes (giving back what it owns) and another takes over.
     proxy.refusing = false;
@@ -141,5 +165,30 @@ describe.skipIf(!pgAvailable)(`an ambiguous commit${pgSkipNote}`, () => {
     while (terminals.total === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(terminals.delivered.map((e) => e.messageId)).toEqual([rows.rows[0]!.id]);
     expect(receiver.requests).toHaveLength(1);
+  });
+
+  // The store alone: the batch a transaction writes (ops of one message, in order) and the one
+  // statement that is its own commit are each cut after their commit went out.
+  it.each([
+    ['a transaction (BEGIN … COMMIT)', (id: string): StoreOp[] => [attempt(id, 1, T0)]],
+    ['the one-statement batch', (): StoreOp[] => []],
+  ])('a write as %s whose commit was cut: the store says the outcome is unknown, and it was applied', async (_, more) => {
+    const proxy = await CommitCutter.start({ host: target.hostname, port: Number(target.port) });
+    cleanup.push(() => proxy.stop());
+    const schema = schemaName();
+    schemas.add(schema);
+    const pool = new pg.Pool({ connectionString: `postgres://${target.username}@127.0.0.1:${proxy.port}${target.pathname}`, max: 2, connectionTimeoutMillis: 1_000 });
+    pool.on('error', () => {});
+    cleanup.push(() => pool.end());
+    const store = postgresStore({ pool, encryptionKey: KEY, leaseMs: 60_000, schema });
+    await store.open();
+    cleanup.push(() => store.close());
+    const r = record('https://a.example');
+    proxy.armed = true;
+    const error = await store.write([accept(r), ...more(r.id)]).then(() => undefined, (e: unknown) => e);
+    expect(proxy.cuts).toBe(1);
+    expect(isOutcomeUnknown(error)).toBe(true);
+    await committed(() => store.history(r.id));
+    expect(await store.history(r.id)).toMatchObject({ state: 'pending', attempts: more(r.id).map(() => ({ status: 503 })) });
   });
 });

@@ -229,7 +229,7 @@ describe.each(implementations)('$name', (impl) => {
   });
 
   it('an attempt or an end written under a lease generation its writer no longer holds is refused, marking the op, nothing of its batch applied; the holder\'s writes apply', async () => {
-    const [m, n] = [record(A), record(A)];
+    const [m, n, fresh] = [record(A), record(A), record(A)];
     await one.write([m, n].map(free));
     const [lost] = await one.claim('p1', 10, T0);
     await data.lapse('p1');
@@ -246,6 +246,8 @@ describe.each(implementations)('$name', (impl) => {
       // After the holder's own ops: those are not applied either.
       [fenced(attempt(n.id, 1, T0), holdsN!), fenced(delivered(m.id, 1, T0), stale)],
       [fenced(delivered(n.id, 1, T0), holdsN!), fenced(delivered(m.id, 1, T0), stale)],
+      // With a new message's accept (in Postgres one statement, its own commit): not written either.
+      [free(fresh), fenced(delivered(n.id, 1, T0), holdsN!), fenced(delivered(m.id, 1, T0), stale)],
       // The holder's generation under another name, the holder's name with the old generation.
       [fenced(delivered(m.id, 1, T0), { owner: 'p1', gen: holdsM!.gen })],
       [fenced(delivered(m.id, 1, T0), { owner: 'p2', gen: stale.gen })],
@@ -254,6 +256,7 @@ describe.each(implementations)('$name', (impl) => {
       expect(await refusal(one.write(ops)), ops.map((op) => op.op).join()).toEqual({ index: ops.length - 1, messageId: m.id });
     }
     for (const r of [m, n]) expect(await one.history(r.id)).toMatchObject({ state: 'pending', attempts: [] });
+    expect(await one.get(fresh.id)).toBeUndefined();
     expect(await one.renew('p1', T0)).toEqual([]);
     expect(sorted(await two.renew('p2', T0))).toEqual(sorted(ids([m, n])));
 

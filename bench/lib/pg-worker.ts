@@ -8,9 +8,12 @@
  *   `sent` with the milliseconds it took.
  * - `close`: closes the dispatcher; answers `closed` with its deliveries, failures, the CPU this
  *   process spent (µs, user + system) since `open`, and what it asked of the store: claim
- *   queries (`claims`, rows they returned `claimed`) and write transactions (`writes`).
+ *   queries (`claims`, rows they returned `claimed`), write transactions (`writes`) and the
+ *   round trips to the server those writes took (`writeTrips`: every `query` of a pg client
+ *   made while a write runs, BEGIN and COMMIT included).
  * The pool (at most 6 connections, made at the first `open`) lives as long as the process.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { Dispatcher } from '../../src/index.js';
 import { postgresStore } from '../../src/stores/postgres/postgres-store.js';
@@ -27,8 +30,17 @@ interface Current {
   claims: number;
   claimed: number;
   writes: number;
+  writeTrips: number;
 }
 let current: Current | undefined;
+
+// Every query a client sends (one round trip each) is counted when made inside a write.
+const inWrite = new AsyncLocalStorage<true>();
+const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  if (inWrite.getStore() === true && current !== undefined) current.writeTrips++;
+  return query.apply(this, args);
+} as typeof pg.Client.prototype.query;
 
 serve(async (c) => {
   if (c.cmd === 'open') {
@@ -48,7 +60,7 @@ serve(async (c) => {
     };
     store.write = (ops) => {
       run.writes++;
-      return write(ops);
+      return inWrite.run(true, () => write(ops));
     };
     const d = new Dispatcher({
       store,
@@ -58,7 +70,7 @@ serve(async (c) => {
       queueCapacity: 1_000_000, endpointQueueShare: 1,
     });
     const endpoints = (c.urls as string[]).map((url) => ({ url, secret: c.secret as string }));
-    const run: Current = { d, endpoints, delivered: 0, failed: 0, cpu: process.cpuUsage(), claims: 0, claimed: 0, writes: 0 };
+    const run: Current = { d, endpoints, delivered: 0, failed: 0, cpu: process.cpuUsage(), claims: 0, claimed: 0, writes: 0, writeTrips: 0 };
     d.on('delivered', () => run.delivered++);
     d.on('failed', () => run.failed++);
     d.on('error', () => {});
@@ -74,6 +86,6 @@ serve(async (c) => {
     current = undefined;
     await run.d.close();
     const cpu = process.cpuUsage(run.cpu);
-    reply({ ev: 'closed', delivered: run.delivered, failed: run.failed, cpuUs: cpu.user + cpu.system, claims: run.claims, claimed: run.claimed, writes: run.writes });
+    reply({ ev: 'closed', delivered: run.delivered, failed: run.failed, cpuUs: cpu.user + cpu.system, claims: run.claims, claimed: run.claimed, writes: run.writes, writeTrips: run.writeTrips });
   }
 });

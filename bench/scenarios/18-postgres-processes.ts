@@ -16,8 +16,8 @@
  * median round; ratios the median of each round's. Target: 3 processes ≥ 1 process with the same
  * callers (the issue: on this 2-core machine three must reach at least the throughput of one).
  * What limits them is shown beside: CPU per message of the dispatcher processes and of the
- * Postgres server (/proc), messages per write transaction and claim queries (counted in the
- * processes), and how busy the whole machine was (/proc/stat).
+ * Postgres server (/proc), messages per write transaction, the round trips each took, and claim
+ * queries (counted in the processes), and how busy the whole machine was (/proc/stat).
  *
  * Takeover: a process holds N messages to a receiver that answers nothing (its requests hang,
  * the rest wait their turn), another process serves the same schema; the first is killed with
@@ -55,6 +55,8 @@ interface Run {
   /** Claim queries and write transactions of the dispatcher processes (Postgres only). */
   claims: number;
   writes: number;
+  /** Round trips to the server made by those writes (BEGIN and COMMIT included). */
+  writeTrips: number;
 }
 
 export async function run(ctx: Context): Promise<ScenarioResult> {
@@ -108,7 +110,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
       await d.close();
       const [ms, cpu, m1, p1] = [performance.now() - t0, process.cpuUsage(cpu0), machineCpu(), postgresTicks()];
       await checked('memory', total, delivered, failed);
-      return { ms, cpuUs: cpu.user + cpu.system, machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total), pgCpuUs: postgresCpuUs(p0, p1), claims: NaN, writes: NaN };
+      return { ms, cpuUs: cpu.user + cpu.system, machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total), pgCpuUs: postgresCpuUs(p0, p1), claims: NaN, writes: NaN, writeTrips: NaN };
     };
 
     /** `k` processes share `total` messages and `callers` callers (split as evenly as whole numbers allow). */
@@ -126,7 +128,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
       const sum = (f: string) => closed.reduce((n, r) => n + (r[f] as number), 0);
       await checked(`Postgres × ${k}`, total, sum('delivered'), sum('failed'));
       await drop(schema);
-      return { ms, cpuUs: sum('cpuUs'), machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total), pgCpuUs: postgresCpuUs(p0, p1), claims: sum('claims'), writes: sum('writes') };
+      return { ms, cpuUs: sum('cpuUs'), machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total), pgCpuUs: postgresCpuUs(p0, p1), claims: sum('claims'), writes: sum('writes'), writeTrips: sum('writeTrips') };
     };
 
     const modes: Mode[] = ['memory', 'pg1', 'pg3', 'pg3each'];
@@ -144,7 +146,7 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
         const result =
           mode === 'memory' ? await memory(n) : mode === 'pg1' ? await postgres(1, n, CALLERS) : await postgres(PROCESSES, n, mode === 'pg3' ? CALLERS : CALLERS * PROCESSES);
         if (r > 0) results[mode].push(result);
-        const store = mode === 'memory' ? '' : `, ${result.claims} claims, ${(n / result.writes).toFixed(1)} per commit`;
+        const store = mode === 'memory' ? '' : `, ${result.claims} claims, ${(n / result.writes).toFixed(1)} per commit, ${(result.writeTrips / result.writes).toFixed(2)} round trips per commit`;
         line.push(`${mode} ${Math.round((n / result.ms) * 1000).toLocaleString('en-US')}/s (machine ${Math.round(result.machineBusy * 100)}% busy, Postgres ${Math.round(result.pgCpuUs / n)} µs/msg${store})`);
         bar.tick();
       }
@@ -208,6 +210,8 @@ export async function run(ctx: Context): Promise<ScenarioResult> {
         { metric: 'messages per write transaction, × 1', unit: 'count', dispatcher: per('pg1', (x) => messages / x.writes) },
         { metric: `messages per write transaction, × ${PROCESSES} (each process commits its own)`, unit: 'count', dispatcher: per('pg3', (x) => messages / x.writes) },
         { metric: `messages per write transaction, × ${PROCESSES} with ${CALLERS} callers each`, unit: 'count', dispatcher: per('pg3each', (x) => messages / x.writes) },
+        { metric: 'round trips per write transaction, × 1', unit: 'count', dispatcher: per('pg1', (x) => x.writeTrips / x.writes) },
+        { metric: `round trips per write transaction, × ${PROCESSES}`, unit: 'count', dispatcher: per('pg3', (x) => x.writeTrips / x.writes) },
         { metric: 'claim queries per 1,000 messages, × 1', unit: 'count', dispatcher: per('pg1', (x) => (x.claims * 1000) / messages) },
         { metric: `claim queries per 1,000 messages, × ${PROCESSES}`, unit: 'count', dispatcher: per('pg3', (x) => (x.claims * 1000) / messages) },
         { metric: 'machine busy during Postgres × 1 (every program, all cores)', unit: '%', dispatcher: busy('pg1') },

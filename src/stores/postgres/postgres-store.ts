@@ -10,6 +10,8 @@ import { DELIVERED, FAILED, SCHEMA_NAME, migrate, quoted } from './pg-schema.js'
 import { INSERT_ROWS, statements, type Statements } from './pg-sql.js';
 import { LeaseQueries } from './pg-leases.js';
 import { insertRows, writeBatch } from './pg-writes.js';
+import { batchStatement, batchValues, oneStatementShape, writeOneStatement } from './pg-batch.js';
+import { ignore, pgReason, sqlState } from './pg-errors.js';
 import { deadLetterOf, historyOf, recordOf } from '../common/store-rows.js';
 import type { AttemptRow, DeadLetterRow, FactsRow, MessageRow } from '../common/store-rows.js';
 import { checkOps, encodeCursor, readDeadLetterQuery, readPendingQuery, readPruneCutoffs } from '../common/store-query.js';
@@ -33,8 +35,6 @@ export interface PostgresStoreOptions {
   schema?: string;
 }
 
-function ignore(): void {}
-
 /** Rows deleted per statement when pruning. */
 const PRUNE_CHUNK = 500;
 
@@ -42,7 +42,8 @@ const PRUNE_CHUNK = 500;
  * A {@link SharedStore} in PostgreSQL, for several dispatcher processes sharing one database:
  * each claims due messages under a lease it renews, new messages wake idle processes through
  * `LISTEN/NOTIFY`, and `send(…, { transaction })` writes with the caller's own client (a
- * transactional outbox). A batch of writes is one transaction.
+ * transactional outbox). A batch of writes is one transaction: the common batch (accepts and
+ * delivered ends) one statement, which is its own transaction (pg-batch.ts).
  * @example
  * const dispatcher = new Dispatcher({ store: postgresStore({ pool: new pg.Pool(), encryptionKey }) });
  */
@@ -59,18 +60,6 @@ export function postgresStore(options: PostgresStoreOptions): SharedStore {
   return new PostgresStore(pool as Pool, new Sealer(key), leaseMs, schema);
 }
 
-/** A driver error's own words: node's connection errors may be an `AggregateError` with an empty message. */
-/** The SQLSTATE of an error the server answered with, or `undefined` for a connection's failure. */
-function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
-function pgReason(error: unknown): Error | unknown {
-  if (error instanceof AggregateError && error.message === '' && error.errors.length > 0) return error.errors[0];
-  return error;
-}
-
 class PostgresStore implements SharedStore {
   readonly durable = true;
   readonly #pool: Pool;
@@ -79,6 +68,7 @@ class PostgresStore implements SharedStore {
   readonly #schema: string;
   readonly #sql: Statements;
   readonly #leases: LeaseQueries;
+  readonly #batch: { name: string; text: string };
   #state: 'new' | 'open' | 'closed' = 'new';
   #opening: Promise<void> | undefined;
 
@@ -94,6 +84,7 @@ class PostgresStore implements SharedStore {
     this.#schema = schema;
     this.#sql = statements(quoted(schema), leaseMs);
     this.#leases = new LeaseQueries(this.#sql, schema, this.#fields);
+    this.#batch = batchStatement(quoted(schema), leaseMs);
   }
 
   open(): Promise<void> {
@@ -128,6 +119,8 @@ class PostgresStore implements SharedStore {
     this.#check();
     checkOps(ops);
     if (ops.length === 0) return;
+    // The common batch is one statement; any other, or one the server refused, a transaction.
+    if (oneStatementShape(ops) && (await writeOneStatement(this.#pool, this.#batch, batchValues(ops, this.#fields, this.#leases.channel), `Writing ${ops.length} operations in the Postgres store (schema \`${this.#schema}\`)`))) return;
     await this.#transaction(`Writing ${ops.length} operations`, (client) => writeBatch(client, this.#sql, this.#fields, ops, this.#leases.channel));
   }
 

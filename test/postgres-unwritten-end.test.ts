@@ -8,7 +8,9 @@
  *    started again: no event while it is down, then exactly one `delivered`, the row ended.
  * 2. Two dispatchers on one schema of the shared server, the first behind a TCP proxy that is
  *    cut while its answer is on its way: its lease lapses, the second claims, delivers and ends
- *    the message; the proxy comes back and the first fires no event (released).
+ *    the message; the proxy comes back and the first fires no event (released, counted once),
+ *    whether its end written again is refused first or a renewal that no longer lists the
+ *    message comes first (then the end is written under no lease, and refused).
  */
 import { once } from 'node:events';
 import http from 'node:http';
@@ -58,20 +60,36 @@ async function heldReceiver(): Promise<{ url: string; arrived: Promise<void>; an
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, arrived, answer: release, ids };
 }
 
-/** A postgresStore whose failed writes of ends are counted. */
-function countingStore(pool: pg.Pool, schema: string): { store: ReturnType<typeof postgresStore>; failedEnds: () => number } {
+/**
+ * A postgresStore whose failed writes of ends are counted; while `endsFail` (`renewalsFail`) is
+ * set, every write of an end (every renewal) fails as if the server could not be reached.
+ * `renewals` counts the renewals that answered.
+ */
+function countingStore(pool: pg.Pool, schema: string): { store: ReturnType<typeof postgresStore>; failedEnds: () => number; renewals: () => number; endsFail: { on: boolean }; renewalsFail: { on: boolean } } {
   const store = postgresStore({ pool, encryptionKey: KEY, leaseMs: 1_000, schema });
   const write = store.write.bind(store);
+  const renew = store.renew.bind(store);
+  const endsFail = { on: false };
+  const renewalsFail = { on: false };
   let failed = 0;
+  let renewed = 0;
   store.write = async (ops: readonly StoreOp[]) => {
+    const ends = ops.some((op) => op.op === 'end');
     try {
+      if (ends && endsFail.on) throw new Error('connect ECONNREFUSED (the test)');
       await write(ops);
     } catch (error) {
-      if (ops.some((op) => op.op === 'end')) failed++;
+      if (ends) failed++;
       throw error;
     }
   };
-  return { store, failedEnds: () => failed };
+  store.renew = async (owner: string, now: number) => {
+    if (renewalsFail.on) throw new Error('connect ECONNREFUSED (the test)');
+    const listed = await renew(owner, now);
+    renewed++;
+    return listed;
+  };
+  return { store, failedEnds: () => failed, renewals: () => renewed, endsFail, renewalsFail };
 }
 
 function watch(d: Dispatcher): { terminals: Terminals; warnings: DispatcherWarning[] } {
@@ -149,7 +167,9 @@ describe.skipIf(!pgAvailable)(`an end unwritten until another process took the m
   const schemas = new Set<string>();
   afterAll(() => dropSchemas(schemas));
 
-  it('the first fires no event (released); the second delivers it and fires the one event', async () => {
+  // Which finds out first that the message was taken: the end written again (refused by its
+  // fence), or a renewal that no longer lists it (then the end is written under no lease).
+  it.each(['the end written again', 'a renewal'])('the first fires no event (released, counted once; found out by %s); the second delivers it and fires the one event', async (finder) => {
     const schema = schemaName();
     schemas.add(schema);
     const proxy = await TcpProxy.start('127.0.0.1', 5432);
@@ -178,8 +198,21 @@ describe.skipIf(!pgAvailable)(`an end unwritten until another process took the m
     expect(wa.terminals.total).toBe(0);
     expect(wa.warnings.map((w) => w.kind)).toContain('store-write-failed');
 
-    await proxy.up();
-    await a.onIdle();
+    if (finder === 'a renewal') {
+      // The server answers A again, but not its ends until a renewal has answered (without the message).
+      first.endsFail.on = true;
+      const before = first.renewals();
+      await proxy.up();
+      await vi.waitFor(() => expect(first.renewals()).toBeGreaterThan(before), { timeout: 10_000, interval: 20 });
+      first.endsFail.on = false;
+      await a.onIdle();
+    } else {
+      // No renewal answers A until its end, written again, was refused.
+      first.renewalsFail.on = true;
+      await proxy.up();
+      await a.onIdle();
+      first.renewalsFail.on = false;
+    }
     expect(wa.terminals.total).toBe(0);
     expect(a.stats()).toMatchObject({ accepted: 1, delivered: 0, failed: 0, pending: 0 });
     expect(wb.terminals.delivered.map((e) => e.messageId)).toEqual([receipt.messageId]);

@@ -133,8 +133,8 @@ export class Journal {
    * writes it again with `again` set, or drops it from {@link LeaseKeeper.held} to give it up.
    *
    * `again`: an earlier write of this same `op` failed, and may have landed all the same (its
-   * commit's answer was lost). A refusal then reads the message's history: ended, with this
-   * op's attempt as its last, it was this write that landed (`kept`). An end with no attempt
+   * commit's answer was lost). A refusal then reads the message's history: ended as this op
+   * ends it, with this op's attempt as its last, it was this write that landed (`kept`). An end with no attempt
    * (expired, cancelled) cannot be told apart and counts as `lost`.
    */
   async end(m: Message, op: StoreOp, again = false): Promise<EndOutcome> {
@@ -156,8 +156,8 @@ export class Journal {
 
   /** An end written again was refused: `kept` if the store shows an earlier write of it landed. */
   async #landedBefore(id: string, op: StoreOp): Promise<EndOutcome> {
-    const attempt = op.op === 'end' ? op.attempt : null;
-    if (attempt === null) return 'lost';
+    if (op.op !== 'end' || op.attempt === null) return 'lost';
+    const { attempt, outcome } = op;
     let history: MessageHistory | undefined;
     try {
       history = await this.store.history(id);
@@ -166,7 +166,7 @@ export class Journal {
       return 'unwritten';
     }
     const last = history?.attempts.at(-1);
-    const ours = history !== undefined && history.state !== 'pending' && last !== undefined && last.at.getTime() === attempt.at && last.latencyMs === attempt.latencyMs;
+    const ours = history?.state === outcome.state && last !== undefined && last.at.getTime() === attempt.at && last.latencyMs === attempt.latencyMs;
     return ours ? 'kept' : 'lost';
   }
 

@@ -12,7 +12,7 @@ import { Admission } from './dispatch/admission.js';
 import { EventStream, type Subscribable } from './dispatch/event-stream.js';
 import { Ledger } from './dispatch/ledger.js';
 import { MessageQueries } from './dispatch/message-queries.js';
-import { fencedSink } from './dispatch/fenced-sink.js';
+import { fencedSink, type FencedSink } from './dispatch/fenced-sink.js';
 import { createSink } from './dispatch/sink.js';
 import { LocalRateLimiter } from './limits/local-rate-limiter.js';
 import { EndpointResolver, type ResolvedEndpoint } from './model/endpoint.js';
@@ -63,6 +63,8 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
   /** The store is shared with other processes (Postgres): work is claimed under leases. */
   readonly #shared: boolean;
   readonly #cluster: Cluster | undefined;
+  /** What the actors report into; closing gives up the ends it is still writing again. */
+  readonly #sink: FencedSink;
   #life: Lifecycle = { state: 'open' };
 
   constructor(options?: DispatcherOptions, internals?: DispatcherInternals) {
@@ -99,7 +101,7 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     const otel = (this.#otel = OpenTelemetry.create(opts.telemetry, () => this.stats()));
     const reports = createSink({ ledger: this.#ledger, events: this.#events, journal: this.#persistence.journal, otel, ended: (m) => this.#admission.ended(m) });
     // With a shared store an end is written under its lease before its event: see fencedSink.
-    const sink = fencedSink(reports, this.#persistence.journal);
+    const sink = (this.#sink = fencedSink(reports, this.#persistence.journal, clock));
     this.#router = new Router(
       {
         options: opts,
@@ -334,6 +336,8 @@ export class Dispatcher implements Subscribable<DispatcherEvents> {
     }
     if (this.#ledger.pending > 0) {
       for (const actor of this.#router.actors()) actor.abort();
+      // With the store down, ends waiting to be written again are released, not waited for.
+      this.#sink.abandon();
       await this.onIdle();
     }
     await this.#router.dispose();

@@ -8,7 +8,9 @@
  *
  * A proxy of the test's own sits between the pool and the server and cuts the client's side
  * after forwarding one commit: a `COMMIT`, or the store's one-statement batch (its own commit,
- * see pg-batch.ts), which is the write of a lone accept. The server still receives it.
+ * see pg-batch.ts), which is the write of a lone accept or a lone delivered end. The server still
+ * receives it. The same cut after an end's commit: the end is written again, refused (the row is
+ * not pending), and recognised in the history as the write that landed: its one event fires.
  */
 import net from 'node:net';
 import { once } from 'node:events';
@@ -190,5 +192,21 @@ describe.skipIf(!pgAvailable)(`an ambiguous commit${pgSkipNote}`, () => {
     expect(isOutcomeUnknown(error)).toBe(true);
     await committed(() => store.history(r.id));
     expect(await store.history(r.id)).toMatchObject({ state: 'pending', attempts: more(r.id).map(() => ({ status: 503 })) });
+  });
+
+  it('an end whose COMMIT answer was cut, though the row was ended: written again, refused, found in the history as its own: one delivered event', async () => {
+    const { proxy, d, receiver, schema, direct } = await setup();
+    const terminals = new Terminals(d);
+    const receipt = await d.send({ url: receiver.url(), secret: newSecret() }, { type: 'ambiguous', data: {} });
+    // The accept is committed; the next COMMIT is the end's, after the answer.
+    proxy.armed = true;
+    await d.onIdle();
+    expect(proxy.cuts).toBe(1);
+    expect(terminals.delivered.map((e) => e.messageId)).toEqual([receipt.messageId]);
+    expect(terminals.failed).toEqual([]);
+    expect(d.stats()).toMatchObject({ delivered: 1, pending: 0 });
+    const rows = await direct.query<{ state: number }>(`SELECT state FROM "${schema}".messages WHERE id = $1`, [receipt.messageId]);
+    expect(rows.rows).toEqual([{ state: 1 }]);
+    expect(receiver.requests).toHaveLength(1);
   });
 });

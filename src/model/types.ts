@@ -142,7 +142,8 @@ export interface DispatcherEvents {
  *   the Redis server's clock (a clock that stepped back, a failover to a replica whose clock is
  *   behind, a write from elsewhere): it is counted from the server's now instead.
  * - `store-write-failed`: a write behind delivery (an attempt, an end, a claim or a lease
- *   renewal) did not reach the store. The message goes on in memory; `error` is the store's
+ *   renewal) did not reach the store. The message goes on in memory (with a shared store an
+ *   end is written again, its event held until the store keeps it); `error` is the store's
  *   `WebhookError` (`WD_STORE_UNAVAILABLE`). Accepting writes are never reported here: their
  *   `send` rejects instead. At most one a second.
  */

@@ -20,7 +20,10 @@ const NONE = -1;
 /**
  * What this process holds in a shared store, message by message: the lease generation (the
  * fencing token) its attempts and ends are written under, from the accept or the claim that
- * gave it the message until its end is written or it is given back.
+ * gave it the message until its end is written or it is given back. An end the store could not
+ * write keeps its message here (renewed, its fence kept) while it is written again; a renewal
+ * that no longer lists it marks it lost, so the next write of the end is refused and the
+ * message released with no event (no actor holds it any more: forgetting it counts nothing).
  */
 export class HeldLeases {
   readonly #held = new Map<string, Held>();

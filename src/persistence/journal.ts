@@ -3,14 +3,17 @@ import type { WebhookError } from '../core/errors.js';
 import type { GroupCommit } from './group-commit.js';
 import type { Message } from '../model/message.js';
 import { lastRecord, toRecord } from '../model/message-record.js';
-import type { AcceptLease, AttemptRecord, MessageStore, StoreOp } from './store.js';
+import type { AcceptLease, AttemptRecord, MessageHistory, MessageStore, StoreOp } from './store.js';
 import type { AttemptResult } from '../transport/transport.js';
 import type { FailureReason } from '../model/types.js';
-import { refusedOpOf } from './store-errors.js';
+import { refusedOpOf, storeUnavailable } from './store-errors.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { ReplayMarks } from './replay-marks.js';
 
-/** What became of an end written under a lease: kept, refused (another process holds the message), or not written. */
+/**
+ * What became of an end written under a lease: kept; refused (another process holds the
+ * message); or not written (the store failed: the message is still held, to be written again).
+ */
 export type EndOutcome = 'kept' | 'lost' | 'unwritten';
 
 function attemptRecord(result: AttemptResult, at: number): AttemptRecord {
@@ -29,7 +32,8 @@ function attemptRecord(result: AttemptResult, at: number): AttemptRecord {
  *
  * Shared (Postgres, with `leases`): attempts and ends carry the lease generation the message
  * is held under, and an end is written *before* its terminal event, by {@link end} (see
- * `fencedSink`): the event fires only in the process whose end the store kept.
+ * `fencedSink`, which writes an unwritten end again until the store keeps or refuses it): the
+ * event fires only in the process whose end the store kept.
  */
 export class Journal {
   readonly #marks: ReplayMarks;
@@ -124,20 +128,46 @@ export class Journal {
   /**
    * Fenced: writes an end under the lease `m` is held by, and resolves with what became of it:
    * `kept`; `lost`, refused because another process holds the message (nothing of it applied,
-   * and this process lets it go); `unwritten`, the store failed (reported to `onError`).
+   * and this process lets it go); `unwritten`, the store failed (reported to `onError`). An
+   * unwritten end leaves the message held (its lease renewed, its fence kept): the caller
+   * writes it again with `again` set, or drops it from {@link LeaseKeeper.held} to give it up.
+   *
+   * `again`: an earlier write of this same `op` failed, and may have landed all the same (its
+   * commit's answer was lost). A refusal then reads the message's history: ended as this op
+   * ends it, with this op's attempt as its last, it was this write that landed (`kept`). An end with no attempt
+   * (expired, cancelled) cannot be told apart and counts as `lost`.
    */
-  async end(m: Message, op: StoreOp): Promise<EndOutcome> {
+  async end(m: Message, op: StoreOp, again = false): Promise<EndOutcome> {
     const leases = this.leases!;
+    let outcome: EndOutcome = 'kept';
     try {
       await this.commit!.add({ ...op, fence: leases.held.fence(m.id) } as StoreOp);
-      return 'kept';
     } catch (error) {
-      if (refusedOpOf(error) !== undefined) return 'lost';
-      this.onError(error as WebhookError);
-      return 'unwritten';
-    } finally {
-      leases.held.drop(m.id);
+      if (refusedOpOf(error) === undefined) {
+        this.onError(error as WebhookError);
+        return 'unwritten';
+      }
+      outcome = again ? await this.#landedBefore(m.id, op) : 'lost';
+      if (outcome === 'unwritten') return outcome;
     }
+    leases.held.drop(m.id);
+    return outcome;
+  }
+
+  /** An end written again was refused: `kept` if the store shows an earlier write of it landed. */
+  async #landedBefore(id: string, op: StoreOp): Promise<EndOutcome> {
+    if (op.op !== 'end' || op.attempt === null) return 'lost';
+    const { attempt, outcome } = op;
+    let history: MessageHistory | undefined;
+    try {
+      history = await this.store.history(id);
+    } catch (error) {
+      this.onError(storeUnavailable('Could not read whether an end was written', error));
+      return 'unwritten';
+    }
+    const last = history?.attempts.at(-1);
+    const ours = history?.state === outcome.state && last !== undefined && last.at.getTime() === attempt.at && last.latencyMs === attempt.latencyMs;
+    return ours ? 'kept' : 'lost';
   }
 
   /**

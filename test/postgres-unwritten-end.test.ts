@@ -101,20 +101,26 @@ function watch(d: Dispatcher): { terminals: Terminals; warnings: DispatcherWarni
 
 const secret = newSecret();
 
+/** A dispatcher on a private PostgreSQL of its own, one message sent to a receiver holding its answer. */
+async function oneMessageOnPrivateServer() {
+  const server = await PrivatePostgres.create();
+  cleanup.push(() => server.destroy());
+  const pool = new pg.Pool({ connectionString: server.url, max: 4, connectionTimeoutMillis: 1_000 });
+  pool.on('error', () => {});
+  cleanup.push(() => pool.end());
+  const receiver = await heldReceiver();
+  const { store, failedEnds } = countingStore(pool, 'unwritten');
+  const d = testDispatcher({ store });
+  const { terminals, warnings } = watch(d);
+  await d.ready();
+  const receipt = await d.send({ url: receiver.url, secret }, { type: 't', data: 1 });
+  return { server, pool, receiver, failedEnds, d, terminals, warnings, receipt };
+}
+
 describe.skipIf(privatePostgresMissing !== undefined)(`an end written while PostgreSQL is down${privatePostgresMissing ? ` (skipped: ${privatePostgresMissing})` : ''}`, () => {
   it('fires no event while it is down (a store-write-failed warning instead), then exactly one delivered, the row ended', async () => {
-    const server = await PrivatePostgres.create();
-    cleanup.push(() => server.destroy());
-    const pool = new pg.Pool({ connectionString: server.url, max: 4, connectionTimeoutMillis: 1_000 });
-    pool.on('error', () => {});
-    cleanup.push(() => pool.end());
-    const receiver = await heldReceiver();
-    const { store, failedEnds } = countingStore(pool, 'unwritten');
-    const d = testDispatcher({ store });
+    const { server, pool, receiver, failedEnds, d, terminals, warnings, receipt } = await oneMessageOnPrivateServer();
     cleanup.push(() => d.close({ timeoutMs: 2_000 }));
-    const { terminals, warnings } = watch(d);
-    await d.ready();
-    const receipt = await d.send({ url: receiver.url, secret }, { type: 't', data: 1 });
 
     await receiver.arrived;
     server.stop();
@@ -136,17 +142,7 @@ describe.skipIf(privatePostgresMissing !== undefined)(`an end written while Post
   }, 60_000);
 
   it('close() while the end is unwritten gives it up promptly: released, no event, the row still pending for the next owner', async () => {
-    const server = await PrivatePostgres.create();
-    cleanup.push(() => server.destroy());
-    const pool = new pg.Pool({ connectionString: server.url, max: 4, connectionTimeoutMillis: 1_000 });
-    pool.on('error', () => {});
-    cleanup.push(() => pool.end());
-    const receiver = await heldReceiver();
-    const { store, failedEnds } = countingStore(pool, 'unwritten');
-    const d = testDispatcher({ store });
-    const { terminals } = watch(d);
-    await d.ready();
-    const receipt = await d.send({ url: receiver.url, secret }, { type: 't', data: 1 });
+    const { server, pool, receiver, failedEnds, d, terminals, receipt } = await oneMessageOnPrivateServer();
     await receiver.arrived;
     server.stop();
     receiver.answer();

@@ -11,11 +11,11 @@ import { ActorTimer } from './actor-timer.js';
 import type { ActorHooks } from './actor-hooks.js';
 import type { Lane } from './endpoint-turns.js';
 import { HostHoldings } from './host-holdings.js';
+import { InFlight, type InFlightOwner } from './in-flight.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import { attemptHeadersFor } from './send-attempt.js';
 import type { AttemptResult, Transport } from '../transport/transport.js';
 import type { HostStats } from '../model/types.js';
-import type { AttemptTrace } from '../telemetry/attempt-telemetry.js';
 
 /**
  * Everything for one origin: a bounded queue served one endpoint URL at a time in turn
@@ -25,7 +25,7 @@ import type { AttemptTrace } from '../telemetry/attempt-telemetry.js';
  * *when* each attempt runs and what its outcome does to the message; classification,
  * backoff, breaker state and rate accounting each live in their own module.
  */
-export class HostActor implements ActorHooks {
+export class HostActor implements ActorHooks, InFlightOwner {
   readonly #held: HostHoldings;
   /**
    * The host's breakers: made at the first failure that counts against the host, or at once in
@@ -55,7 +55,7 @@ export class HostActor implements ActorHooks {
     private readonly transport: Transport,
     private readonly ctx: ActorContext,
   ) {
-    this.#held = new HostHoldings(origin, host, ctx.backlog, ctx.clock, ctx.sink, this);
+    this.#held = new HostHoldings(host, ctx, this);
     if (ctx.sharedBreakers !== undefined) this.#actorBreakers();
     this.#lastActive = this.ctx.clock.now();
     if (host.rateLimit !== undefined) this.#limiter = ctx.rateLimiter(host.rateLimit, this.#lastActive, () => this.#pump(), origin);
@@ -302,10 +302,17 @@ export class HostActor implements ActorHooks {
     const headers = attemptHeadersFor(this.ctx, message, now);
     // Undefined unless someone observes attempts: then it may add `traceparent` to the headers.
     const trace = this.ctx.telemetry.start(message, headers);
-    this.transport.send(message.endpoint.path, headers, message.event.body, (result) => this.#complete(message, ticket, laneTicket, trace, result));
+    const attempt = new InFlight(this, message, ticket, laneTicket, trace);
+    const { transport } = this;
+    const { path } = message.endpoint;
+    // The attempt itself listens when the transport can tell it; a callback otherwise.
+    if (transport.sendTo !== undefined) transport.sendTo(path, headers, message.event.body, attempt);
+    else transport.send(path, headers, message.event.body, (result) => attempt.attemptDone(result));
   }
 
-  #complete(message: Message, ticket: number, laneTicket: number, trace: AttemptTrace | undefined, result: AttemptResult): void {
+  /** For its attempts in flight (see {@link InFlight}): `attempt` has its outcome. */
+  attemptEnded(attempt: InFlight, result: AttemptResult): void {
+    const { message, ticket, laneTicket, trace } = attempt;
     if (trace !== undefined) this.ctx.telemetry.end(trace, message, result);
     this.#inFlight--;
     const now = this.ctx.clock.now();

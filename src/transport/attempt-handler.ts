@@ -1,5 +1,5 @@
 import type { Client, Dispatcher } from 'undici';
-import type { AttemptResult, TransportOptions } from './transport.js';
+import type { AttemptListener, AttemptResult, TransportOptions } from './transport.js';
 
 /** Bytes of an answer read (and thrown away) so its socket can be reused; a larger answer costs the socket instead. */
 const DRAIN_LIMIT = 64 * 1024;
@@ -109,7 +109,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler {
     readonly owner: AttemptOwner,
     readonly started: number,
     readonly client: Client,
-    readonly onDone: (result: AttemptResult) => void,
+    readonly listener: AttemptListener,
   ) {}
 
   get deadline(): number {

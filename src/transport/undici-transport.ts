@@ -1,7 +1,7 @@
 import { Client, buildConnector } from 'undici';
 import { AttemptHandler, ReportBatch, type AttemptOwner } from './attempt-handler.js';
 import { Deadlines } from './deadlines.js';
-import type { AttemptResult, Transport, TransportFactory, TransportOptions } from './transport.js';
+import type { AttemptListener, AttemptResult, Transport, TransportFactory, TransportOptions } from './transport.js';
 
 /** TLS sessions kept for resumption, across every origin of a dispatcher (keyed by server name). */
 const TLS_SESSIONS = 10_000;
@@ -94,8 +94,12 @@ export class UndiciTransport implements Transport, AttemptOwner {
   }
 
   send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void {
+    this.sendTo(path, headers, body, { attemptDone: onDone });
+  }
+
+  sendTo(path: string, headers: string[], body: Buffer, listener: AttemptListener): void {
     const client = this.#takeIdle() ?? this.#newClient();
-    const attempt = new AttemptHandler(this, this.options.clock.now(), client, onDone);
+    const attempt = new AttemptHandler(this, this.options.clock.now(), client, listener);
     this.#inFlight++;
     this.#parts.deadlines.add(attempt);
     try {
@@ -114,7 +118,7 @@ export class UndiciTransport implements Transport, AttemptOwner {
   report(attempt: AttemptHandler): void {
     if (!attempt.client.destroyed) this.#putIdle(attempt.client);
     else this.#forget(attempt.client);
-    attempt.onDone(attempt.result!);
+    attempt.listener.attemptDone(attempt.result!);
   }
 
   #takeIdle(): Client | undefined {

@@ -36,11 +36,10 @@ export class HostActor implements ActorHooks, InFlightOwner {
   #gates: EndpointGates | undefined;
   readonly #limiter: RateLimiter | undefined;
   #inFlight = 0;
-  /** A 429 (or 503 with Retry-After) holds the whole host until then. */
-  #pausedUntil = 0;
-  /** The rate limit's next permit, when the queue waits for one. */
-  #permitAt = 0;
-  /** Made the first time there is something to wait for: most actors never wait. */
+  /**
+   * What the actor waits for (a 429's pause, the rate limit's next permit) and its one timer:
+   * made the first time there is something to wait for. Most actors never wait.
+   */
   #timer: ActorTimer | undefined;
   #lastActive: number;
   /**
@@ -266,7 +265,7 @@ export class HostActor implements ActorHooks, InFlightOwner {
       if (limiter !== undefined) {
         const wait = limiter.admit(now, turns.length);
         if (wait > 0) {
-          this.#permitAt = now + wait;
+          this.#waits().permitAt = now + wait;
           break;
         }
       }
@@ -293,7 +292,7 @@ export class HostActor implements ActorHooks, InFlightOwner {
   }
 
   #blocked(now: number): boolean {
-    return this.#mode === 'paused' || now < this.#pausedUntil || this.#breakers?.holds(now) === true;
+    return this.#mode === 'paused' || now < (this.#timer?.pausedUntil ?? 0) || this.#breakers?.holds(now) === true;
   }
 
   /** `ticket`: the host breaker's for this attempt; `laneTicket`: its endpoint's. */
@@ -335,7 +334,8 @@ export class HostActor implements ActorHooks, InFlightOwner {
     if (this.#breakers !== undefined || hostFailure) this.#actorBreakers().record(outcome, endpointFailure, ticket, now);
     if (gates !== undefined || endpointFailure) this.#endpointGates().record(lane, outcome, endpointFailure, laneTicket, ticket, now);
 
-    this.#pausedUntil = Math.max(this.#pausedUntil, afterAttempt(this.ctx, this.#held, message, result, outcome, now));
+    const pausedUntil = afterAttempt(this.ctx, this.#held, message, result, outcome, now);
+    if (pausedUntil > (this.#timer?.pausedUntil ?? 0)) this.#waits().pausedUntil = pausedUntil;
     if (lane.held === 0) this.#held.queue.release(lane, now);
     this.#pump();
   }
@@ -346,11 +346,16 @@ export class HostActor implements ActorHooks, InFlightOwner {
     let at = Math.min(retries.peek()?.dueAt ?? Infinity, queue.nextUnpark);
     const head = queue.current()?.queue.peek();
     if (head !== undefined) {
-      const blockedUntil = this.#mode === 'paused' ? Infinity : Math.max(this.#pausedUntil, this.#breakers?.holdsUntil() ?? 0);
+      const blockedUntil = this.#mode === 'paused' ? Infinity : Math.max(this.#timer?.pausedUntil ?? 0, this.#breakers?.holdsUntil() ?? 0);
+      const permitAt = this.#timer?.permitAt ?? 0;
       if (blockedUntil > now) at = Math.min(at, blockedUntil, head.expiresAt);
-      else if (this.#permitAt > now && this.#inFlight < this.host.concurrency) at = Math.min(at, this.#permitAt);
+      else if (permitAt > now && this.#inFlight < this.host.concurrency) at = Math.min(at, permitAt);
     }
-    if (at !== Infinity || this.#timer !== undefined) (this.#timer ??= new ActorTimer(this.ctx.clock, this)).set(at, now);
+    if (at !== Infinity || this.#timer !== undefined) this.#waits().set(at, now);
+  }
+
+  #waits(): ActorTimer {
+    return (this.#timer ??= new ActorTimer(this.ctx.clock, this));
   }
 
   #onTimer(): void {

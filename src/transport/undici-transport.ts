@@ -25,6 +25,15 @@ function clientOptions(options: TransportOptions): Client.Options {
   };
 }
 
+/** A transport's clients past its first, made with its second: most of 10,000 hosts never have one. */
+interface More {
+  readonly others: Client[];
+  /** The idle clients under the top of the stack. */
+  readonly idleRest: Client[];
+  /** Where the next attempt goes when every client is busy (a safety net, see #newClient). */
+  spare: number;
+}
+
 /** What the transports of one dispatcher share: made once by {@link undiciTransports}. */
 interface SharedParts {
   readonly options: TransportOptions;
@@ -63,17 +72,15 @@ export class UndiciTransport implements Transport, AttemptOwner {
   readonly #parts: SharedParts;
   readonly #maxClients: number;
   /**
-   * Every client (the first in a field, the others in an array made for a second one), and
-   * the idle ones as a stack: its top in a field, the rest in an array made only when a second
-   * client is idle. Most of 10,000 hosts hold one connection, and an array costs 60 bytes or more.
+   * Every client (the first in a field, the others in {@link More}, made for a second one), and
+   * the idle ones as a stack: its top in a field, the rest in {@link More} too. Most of 10,000
+   * hosts hold one connection, and an array costs 60 bytes or more.
    */
   #first: Client | undefined;
-  #others: Client[] | undefined;
   #idleTop: Client | undefined;
-  #idleRest: Client[] | undefined;
+  #more: More | undefined;
   /** Attempts of this transport in flight. */
   #inFlight = 0;
-  #spare = 0;
 
   /**
    * @param connections the most connections to the origin: the host's concurrency
@@ -123,17 +130,17 @@ export class UndiciTransport implements Transport, AttemptOwner {
 
   #takeIdle(): Client | undefined {
     const client = this.#idleTop;
-    this.#idleTop = this.#idleRest?.pop();
+    this.#idleTop = this.#more?.idleRest.pop();
     return client;
   }
 
   #putIdle(client: Client): void {
-    if (this.#idleTop !== undefined) (this.#idleRest ??= []).push(this.#idleTop);
+    if (this.#idleTop !== undefined) this.#moreOf().idleRest.push(this.#idleTop);
     this.#idleTop = client;
   }
 
   #forget(client: Client): void {
-    const others = this.#others;
+    const others = this.#more?.others;
     if (this.#first === client) this.#first = others?.shift();
     else if (others !== undefined) {
       const i = others.indexOf(client);
@@ -143,19 +150,25 @@ export class UndiciTransport implements Transport, AttemptOwner {
 
   #clients(): Client[] {
     const first = this.#first;
-    return first === undefined ? [] : this.#others === undefined ? [first] : [first, ...this.#others];
+    return first === undefined ? [] : this.#more === undefined ? [first] : [first, ...this.#more.others];
   }
 
   #newClient(): Client {
     // The actor keeps at most `connections` attempts in flight, so this is a safety net: an
     // attempt cut at its deadline frees its slot a moment before its client is free. Such a
     // request waits in that client's own queue.
-    const count = this.#first === undefined ? 0 : 1 + (this.#others?.length ?? 0);
-    if (count > 0 && count >= this.#maxClients) return this.#clients()[this.#spare++ % count]!;
+    const count = this.#first === undefined ? 0 : 1 + (this.#more?.others.length ?? 0);
+    if (count > 0 && count >= this.#maxClients) {
+      return this.#clients()[this.#moreOf().spare++ % count]!;
+    }
     const client = new Client(this.#origin, this.#parts.client);
     if (this.#first === undefined) this.#first = client;
-    else (this.#others ??= []).push(client);
+    else this.#moreOf().others.push(client);
     return client;
+  }
+
+  #moreOf(): More {
+    return (this.#more ??= { others: [], idleRest: [], spare: 0 });
   }
 
   async close(): Promise<void> {

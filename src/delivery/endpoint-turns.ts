@@ -7,8 +7,11 @@ export { Lane };
 /**
  * A host's queue, served one endpoint at a time in turn (round-robin): a backlog of thousands
  * on one URL delays a message to another URL of the host by at most one turn. With one URL it
- * is a {@link FrontQueue} plus one comparison per message. An ordered host has one lane for all
+ * is a queue plus one comparison per message. An ordered host has one lane for all
  * (key `''`), so acceptance order holds.
+ *
+ * Its helpers are `private` methods, not `#` ones: a class with `#` methods gives each instance
+ * one more slot (its brand), 8 bytes that 10,000 hosts hold 10,000 times.
  */
 export class EndpointTurns {
   /**
@@ -82,7 +85,7 @@ export class EndpointTurns {
     const lane = this.lane(message.endpoint.url);
     lane.queue.push(message);
     this.#length++;
-    this.#enter(lane);
+    this.enter(lane);
   }
 
   /** Back at the front of its endpoint's queue (a retry that came due). */
@@ -90,7 +93,7 @@ export class EndpointTurns {
     const lane = this.lane(message.endpoint.url);
     lane.queue.unshift(message);
     this.#length++;
-    this.#enter(lane);
+    this.enter(lane);
   }
 
   /** The lane whose turn it is, if any lane has a turn to take. */
@@ -100,10 +103,10 @@ export class EndpointTurns {
 
   /** Takes the head of the current lane's queue and passes the turn to the next lane. */
   take(): Message {
-    const lane = this.#shift();
+    const lane = this.ringShift();
     const message = lane.queue.shift()!;
     this.#length--;
-    if (lane.queue.length > 0) this.#push(lane);
+    if (lane.queue.length > 0) this.ringPush(lane);
     return message;
   }
 
@@ -112,13 +115,13 @@ export class EndpointTurns {
     const lane = this.#head!;
     const message = lane.queue.shift()!;
     this.#length--;
-    if (lane.queue.length === 0) this.#shift();
+    if (lane.queue.length === 0) this.ringShift();
     return message;
   }
 
   /** Takes the current lane out of the turns until `until` (or until {@link unpark} when `Infinity`). */
   park(until: number, why: 'breaker' | 'rate'): void {
-    const lane = this.#shift();
+    const lane = this.ringShift();
     this.#parkedCount++;
     lane.dueAt = until;
     lane.why = why;
@@ -151,7 +154,7 @@ export class EndpointTurns {
     if (!lane.parked) return;
     this.#parkedCount--;
     lane.why = undefined;
-    this.#enter(lane);
+    this.enter(lane);
   }
 
   /** Removes every queued message `drop` picks, keeping each lane's order; returns them. */
@@ -162,7 +165,7 @@ export class EndpointTurns {
       for (const m of lane.queue.removeWhere(drop)) removed.push(m);
     }
     this.#length -= removed.length;
-    if (removed.length > 0) this.#rebuildRing();
+    if (removed.length > 0) this.rebuildRing();
     return removed;
   }
 
@@ -171,7 +174,7 @@ export class EndpointTurns {
     const all: Message[] = [];
     for (const lane of this.lanes()) for (const m of lane.queue.drain()) all.push(m);
     this.#length = 0;
-    this.#rebuildRing();
+    this.rebuildRing();
     return all;
   }
 
@@ -229,14 +232,14 @@ export class EndpointTurns {
     for (const lane of this.#lanes?.values() ?? []) if (lane.held === 0 && lane.inFlight === 0) this.release(lane, now);
   }
 
-  #enter(lane: Lane): void {
+  private enter(lane: Lane): void {
     // A parked lane whose messages were cancelled meanwhile has no turn to take.
     if (lane.inRing || lane.parked || lane.queue.length === 0) return;
-    this.#push(lane);
+    this.ringPush(lane);
   }
 
   /** Joins the ring at its tail. */
-  #push(lane: Lane): void {
+  private ringPush(lane: Lane): void {
     lane.ringNext = null;
     if (this.#tail === undefined) this.#head = lane;
     else this.#tail.ringNext = lane;
@@ -244,7 +247,7 @@ export class EndpointTurns {
   }
 
   /** Leaves the ring from its head; call only when the ring has a lane. */
-  #shift(): Lane {
+  private ringShift(): Lane {
     const lane = this.#head!;
     const next = lane.ringNext ?? undefined;
     this.#head = next;
@@ -253,9 +256,9 @@ export class EndpointTurns {
     return lane;
   }
 
-  #rebuildRing(): void {
+  private rebuildRing(): void {
     const ring: Lane[] = [];
-    while (this.#head !== undefined) ring.push(this.#shift());
-    for (const lane of ring) if (lane.queue.length > 0) this.#enter(lane);
+    while (this.#head !== undefined) ring.push(this.ringShift());
+    for (const lane of ring) if (lane.queue.length > 0) this.enter(lane);
   }
 }

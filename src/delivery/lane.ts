@@ -48,16 +48,12 @@ export class Lane extends FrontQueue<Message> {
     return this.ringNext !== undefined;
   }
 
-  #made(): LaneGate {
-    return (this.#gate ??= new LaneGate());
-  }
-
   /** When a parked lane is due. */
   get dueAt(): number {
     return this.#gate?.dueAt ?? 0;
   }
   set dueAt(at: number) {
-    if (at !== 0 || this.#gate !== undefined) this.#made().dueAt = at;
+    if (at !== 0 || this.#gate !== undefined) (this.#gate ??= new LaneGate()).dueAt = at;
   }
 
   /** Why it is parked (out of the ring until `dueAt`, `Infinity`: until woken), for `stats()`; `undefined` when not. */
@@ -65,7 +61,7 @@ export class Lane extends FrontQueue<Message> {
     return this.#gate?.why;
   }
   set why(why: 'breaker' | 'rate' | undefined) {
-    if (why !== undefined || this.#gate !== undefined) this.#made().why = why;
+    if (why !== undefined || this.#gate !== undefined) (this.#gate ??= new LaneGate()).why = why;
   }
 
   /** Out of the ring: its breaker is open, or it waits for its permit. */
@@ -77,14 +73,14 @@ export class Lane extends FrontQueue<Message> {
     return this.#gate?.breaker;
   }
   set breaker(breaker: CircuitBreaker | undefined) {
-    if (breaker !== undefined || this.#gate !== undefined) this.#made().breaker = breaker;
+    if (breaker !== undefined || this.#gate !== undefined) (this.#gate ??= new LaneGate()).breaker = breaker;
   }
 
   get limiter(): RateLimiter | undefined {
     return this.#gate?.limiter;
   }
   set limiter(limiter: RateLimiter | undefined) {
-    if (limiter !== undefined || this.#gate !== undefined) this.#made().limiter = limiter;
+    if (limiter !== undefined || this.#gate !== undefined) (this.#gate ??= new LaneGate()).limiter = limiter;
   }
 
   /** Holds a permit of its own limiter, taken while the host's limiter had none: the next send uses it. */
@@ -92,7 +88,7 @@ export class Lane extends FrontQueue<Message> {
     return this.#gate?.permit ?? false;
   }
   set permit(permit: boolean) {
-    if (permit || this.#gate !== undefined) this.#made().permit = permit;
+    if (permit || this.#gate !== undefined) (this.#gate ??= new LaneGate()).permit = permit;
   }
 
   /** The refusal naming this endpoint's full share, made at its first refusal. */
@@ -100,6 +96,6 @@ export class Lane extends FrontQueue<Message> {
     return this.#gate?.full;
   }
   set full(full: WebhookError | undefined) {
-    if (full !== undefined || this.#gate !== undefined) this.#made().full = full;
+    if (full !== undefined || this.#gate !== undefined) (this.#gate ??= new LaneGate()).full = full;
   }
 }

@@ -65,6 +65,9 @@ export function undiciTransports(options: TransportOptions): TransportFactory {
  * attempts need them, and an attempt always finds an idle one.
  *
  * Deadlines: see {@link Deadlines}, one timer for the dispatcher's attempts in flight.
+ *
+ * Its helpers are `private` methods, not `#` ones: a class with `#` methods gives each instance
+ * one more slot (its brand), 8 bytes that 10,000 hosts hold 10,000 times.
  */
 export class UndiciTransport implements Transport, AttemptOwner {
   readonly #origin: string;
@@ -105,7 +108,7 @@ export class UndiciTransport implements Transport, AttemptOwner {
   }
 
   sendTo(path: string, headers: string[], body: Buffer, listener: AttemptListener): void {
-    const client = this.#takeIdle() ?? this.#newClient();
+    const client = this.takeIdle() ?? this.newClient();
     const attempt = new AttemptHandler(this, this.options.clock.now(), client, listener);
     this.#inFlight++;
     this.#parts.deadlines.add(attempt);
@@ -123,23 +126,23 @@ export class UndiciTransport implements Transport, AttemptOwner {
   }
 
   report(attempt: AttemptHandler): void {
-    if (!attempt.client.destroyed) this.#putIdle(attempt.client);
-    else this.#forget(attempt.client);
+    if (!attempt.client.destroyed) this.putIdle(attempt.client);
+    else this.forget(attempt.client);
     attempt.listener.attemptDone(attempt.result!);
   }
 
-  #takeIdle(): Client | undefined {
+  private takeIdle(): Client | undefined {
     const client = this.#idleTop;
     this.#idleTop = this.#more?.idleRest.pop();
     return client;
   }
 
-  #putIdle(client: Client): void {
-    if (this.#idleTop !== undefined) this.#moreOf().idleRest.push(this.#idleTop);
+  private putIdle(client: Client): void {
+    if (this.#idleTop !== undefined) this.moreOf().idleRest.push(this.#idleTop);
     this.#idleTop = client;
   }
 
-  #forget(client: Client): void {
+  private forget(client: Client): void {
     const others = this.#more?.others;
     if (this.#first === client) this.#first = others?.shift();
     else if (others !== undefined) {
@@ -148,36 +151,36 @@ export class UndiciTransport implements Transport, AttemptOwner {
     }
   }
 
-  #clients(): Client[] {
+  private clients(): Client[] {
     const first = this.#first;
     return first === undefined ? [] : this.#more === undefined ? [first] : [first, ...this.#more.others];
   }
 
-  #newClient(): Client {
+  private newClient(): Client {
     // The actor keeps at most `connections` attempts in flight, so this is a safety net: an
     // attempt cut at its deadline frees its slot a moment before its client is free. Such a
     // request waits in that client's own queue.
     const count = this.#first === undefined ? 0 : 1 + (this.#more?.others.length ?? 0);
     if (count > 0 && count >= this.#maxClients) {
-      return this.#clients()[this.#moreOf().spare++ % count]!;
+      return this.clients()[this.moreOf().spare++ % count]!;
     }
     const client = new Client(this.#origin, this.#parts.client);
     if (this.#first === undefined) this.#first = client;
-    else this.#moreOf().others.push(client);
+    else this.moreOf().others.push(client);
     return client;
   }
 
-  #moreOf(): More {
+  private moreOf(): More {
     return (this.#more ??= { others: [], idleRest: [], spare: 0 });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#clients().map((c) => c.close().catch(() => {})));
+    await Promise.all(this.clients().map((c) => c.close().catch(() => {})));
     this.#parts.deadlines.stopIfIdle();
   }
 
   async destroy(): Promise<void> {
-    await Promise.all(this.#clients().map((c) => c.destroy().catch(() => {})));
+    await Promise.all(this.clients().map((c) => c.destroy().catch(() => {})));
     // Destroying a client errors every request it holds; this is the safety net, and the
     // only walk over the dispatcher's whole list, so it runs only when something was missed.
     if (this.#inFlight > 0) {

@@ -21,6 +21,26 @@ describe('concurrency gate', () => {
   });
 });
 
+describe('transport seam', () => {
+  it('hands a transport with `sendTo` the attempt itself as listener, and one without a callback: the same outcomes either way', async () => {
+    const outcomes = [];
+    for (const listens of [true, false]) {
+      const h = actorHarness({ concurrency: 2 }, [0.5], listens);
+      for (let i = 0; i < 3; i++) h.send();
+      h.transport.requests[0]!.answer(ok);
+      h.transport.requests[1]!.answer({ status: 503 });
+      await h.settle();
+      h.transport.requests[2]!.answer(refused);
+      await h.settle();
+      expect(h.transport.calls).toEqual(listens ? { send: 0, sendTo: 3 } : { send: 3, sendTo: 0 });
+      expect(h.actor.stats()).toMatchObject({ queued: 0, inFlight: 0, waiting: 2 });
+      outcomes.push(h.reports.map((r) => ({ ...r, id: undefined })));
+    }
+    expect(outcomes[0]).toEqual(outcomes[1]);
+    expect(outcomes[0]!.map((r) => r.kind)).toEqual(['delivered', 'retrying', 'retrying']);
+  });
+});
+
 describe('rate gate', () => {
   it('sends the burst at once, then one per 1/perSecond, woken by its own timer', async () => {
     const h = actorHarness({ rateLimit: { perSecond: 10, burst: 2 }, concurrency: 100 });

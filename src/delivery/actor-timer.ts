@@ -3,10 +3,15 @@ import type { ActorHooks } from './actor-hooks.js';
 
 /**
  * An actor's one timer, set to the next moment something can change without an answer
- * arriving. Setting it to the time it already has costs nothing; its callback is made on first
- * use: most actors never wait for anything.
+ * arriving, and what the actor waits for (kept here, not on the actor: the actor makes this at
+ * the first wait, and most actors never wait for anything). Setting it to the time it already
+ * has costs nothing; its callback is made on first use.
  */
 export class ActorTimer {
+  /** A 429 (or 503 with Retry-After) holds the whole host until then. */
+  pausedUntil = 0;
+  /** The rate limit's next permit, when the queue waits for one. */
+  permitAt = 0;
   #timer: Timer | undefined;
   #at = Infinity;
   #fire: (() => void) | undefined;

@@ -9,17 +9,17 @@ export class RoomWaiters {
     return this.#waiters !== undefined;
   }
 
-  /** Resolves when `hasRoom(url)` holds at a {@link notify}. */
+  /** Resolves when `room.roomFor(url)` holds at a {@link notify}. */
   wait(url: string | undefined): Promise<void> {
     return new Promise((resolve) => (this.#waiters ??= []).push({ url, resolve }));
   }
 
   /** Resolves the waiters with room now (all of them when `all`, the actor is aborted); the rest keep waiting. */
-  notify(hasRoom: (url: string | undefined) => boolean, all = false): void {
+  notify(room: { roomFor(url: string | undefined): boolean }, all = false): void {
     const waiters = this.#waiters;
     this.#waiters = undefined;
     for (const w of waiters ?? []) {
-      if (all || hasRoom(w.url)) w.resolve();
+      if (all || room.roomFor(w.url)) w.resolve();
       else (this.#waiters ??= []).push(w);
     }
   }

@@ -1,7 +1,7 @@
 import { Client, buildConnector } from 'undici';
 import { AttemptHandler, ReportBatch, type AttemptOwner } from './attempt-handler.js';
 import { Deadlines } from './deadlines.js';
-import type { AttemptResult, Transport, TransportFactory, TransportOptions } from './transport.js';
+import type { AttemptListener, AttemptResult, Transport, TransportFactory, TransportOptions } from './transport.js';
 
 /** TLS sessions kept for resumption, across every origin of a dispatcher (keyed by server name). */
 const TLS_SESSIONS = 10_000;
@@ -23,6 +23,15 @@ function clientOptions(options: TransportOptions): Client.Options {
     keepAliveTimeout: 4_000,
     connect: buildConnector({ timeout: options.timeoutMs, lookup: options.lookup as never, keepAlive: true, maxCachedSessions: TLS_SESSIONS }),
   };
+}
+
+/** A transport's clients past its first, made with its second: most of 10,000 hosts never have one. */
+interface More {
+  readonly others: Client[];
+  /** The idle clients under the top of the stack. */
+  readonly idleRest: Client[];
+  /** Where the next attempt goes when every client is busy (a safety net, see #newClient). */
+  spare: number;
 }
 
 /** What the transports of one dispatcher share: made once by {@link undiciTransports}. */
@@ -56,6 +65,9 @@ export function undiciTransports(options: TransportOptions): TransportFactory {
  * attempts need them, and an attempt always finds an idle one.
  *
  * Deadlines: see {@link Deadlines}, one timer for the dispatcher's attempts in flight.
+ *
+ * Its helpers are `private` methods, not `#` ones: a class with `#` methods gives each instance
+ * one more slot (its brand), 8 bytes that 10,000 hosts hold 10,000 times.
  */
 export class UndiciTransport implements Transport, AttemptOwner {
   readonly #origin: string;
@@ -63,17 +75,15 @@ export class UndiciTransport implements Transport, AttemptOwner {
   readonly #parts: SharedParts;
   readonly #maxClients: number;
   /**
-   * Every client (the first in a field, the others in an array made for a second one), and
-   * the idle ones as a stack: its top in a field, the rest in an array made only when a second
-   * client is idle. Most of 10,000 hosts hold one connection, and an array costs 60 bytes or more.
+   * Every client (the first in a field, the others in {@link More}, made for a second one), and
+   * the idle ones as a stack: its top in a field, the rest in {@link More} too. Most of 10,000
+   * hosts hold one connection, and an array costs 60 bytes or more.
    */
   #first: Client | undefined;
-  #others: Client[] | undefined;
   #idleTop: Client | undefined;
-  #idleRest: Client[] | undefined;
+  #more: More | undefined;
   /** Attempts of this transport in flight. */
   #inFlight = 0;
-  #spare = 0;
 
   /**
    * @param connections the most connections to the origin: the host's concurrency
@@ -94,8 +104,12 @@ export class UndiciTransport implements Transport, AttemptOwner {
   }
 
   send(path: string, headers: string[], body: Buffer, onDone: (result: AttemptResult) => void): void {
-    const client = this.#takeIdle() ?? this.#newClient();
-    const attempt = new AttemptHandler(this, this.options.clock.now(), client, onDone);
+    this.sendTo(path, headers, body, { attemptDone: onDone });
+  }
+
+  sendTo(path: string, headers: string[], body: Buffer, listener: AttemptListener): void {
+    const client = this.takeIdle() ?? this.newClient();
+    const attempt = new AttemptHandler(this, this.options.clock.now(), client, listener);
     this.#inFlight++;
     this.#parts.deadlines.add(attempt);
     try {
@@ -112,24 +126,24 @@ export class UndiciTransport implements Transport, AttemptOwner {
   }
 
   report(attempt: AttemptHandler): void {
-    if (!attempt.client.destroyed) this.#putIdle(attempt.client);
-    else this.#forget(attempt.client);
-    attempt.onDone(attempt.result!);
+    if (!attempt.client.destroyed) this.putIdle(attempt.client);
+    else this.forget(attempt.client);
+    attempt.listener.attemptDone(attempt.result!);
   }
 
-  #takeIdle(): Client | undefined {
+  private takeIdle(): Client | undefined {
     const client = this.#idleTop;
-    this.#idleTop = this.#idleRest?.pop();
+    this.#idleTop = this.#more?.idleRest.pop();
     return client;
   }
 
-  #putIdle(client: Client): void {
-    if (this.#idleTop !== undefined) (this.#idleRest ??= []).push(this.#idleTop);
+  private putIdle(client: Client): void {
+    if (this.#idleTop !== undefined) this.moreOf().idleRest.push(this.#idleTop);
     this.#idleTop = client;
   }
 
-  #forget(client: Client): void {
-    const others = this.#others;
+  private forget(client: Client): void {
+    const others = this.#more?.others;
     if (this.#first === client) this.#first = others?.shift();
     else if (others !== undefined) {
       const i = others.indexOf(client);
@@ -137,30 +151,36 @@ export class UndiciTransport implements Transport, AttemptOwner {
     }
   }
 
-  #clients(): Client[] {
+  private clients(): Client[] {
     const first = this.#first;
-    return first === undefined ? [] : this.#others === undefined ? [first] : [first, ...this.#others];
+    return first === undefined ? [] : this.#more === undefined ? [first] : [first, ...this.#more.others];
   }
 
-  #newClient(): Client {
+  private newClient(): Client {
     // The actor keeps at most `connections` attempts in flight, so this is a safety net: an
     // attempt cut at its deadline frees its slot a moment before its client is free. Such a
     // request waits in that client's own queue.
-    const count = this.#first === undefined ? 0 : 1 + (this.#others?.length ?? 0);
-    if (count > 0 && count >= this.#maxClients) return this.#clients()[this.#spare++ % count]!;
+    const count = this.#first === undefined ? 0 : 1 + (this.#more?.others.length ?? 0);
+    if (count > 0 && count >= this.#maxClients) {
+      return this.clients()[this.moreOf().spare++ % count]!;
+    }
     const client = new Client(this.#origin, this.#parts.client);
     if (this.#first === undefined) this.#first = client;
-    else (this.#others ??= []).push(client);
+    else this.moreOf().others.push(client);
     return client;
   }
 
+  private moreOf(): More {
+    return (this.#more ??= { others: [], idleRest: [], spare: 0 });
+  }
+
   async close(): Promise<void> {
-    await Promise.all(this.#clients().map((c) => c.close().catch(() => {})));
+    await Promise.all(this.clients().map((c) => c.close().catch(() => {})));
     this.#parts.deadlines.stopIfIdle();
   }
 
   async destroy(): Promise<void> {
-    await Promise.all(this.#clients().map((c) => c.destroy().catch(() => {})));
+    await Promise.all(this.clients().map((c) => c.destroy().catch(() => {})));
     // Destroying a client errors every request it holds; this is the safety net, and the
     // only walk over the dispatcher's whole list, so it runs only when something was missed.
     if (this.#inFlight > 0) {

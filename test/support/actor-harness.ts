@@ -27,9 +27,9 @@ export type Report =
  * One HostActor on a manual clock and a fake transport: nothing touches the network, and time
  * moves only with `clock.advance`.
  */
-export function actorHarness(options: DispatcherOptions = {}, randoms: number[] = []) {
+export function actorHarness(options: DispatcherOptions = {}, randoms: number[] = [], listens = false) {
   const clock = new ManualClock(1_800_000_000_000, randoms);
-  const transport = new FakeTransport();
+  const transport = new FakeTransport(listens);
   const resolved = resolveOptions({ allowPrivateNetworks: true, ...options });
   const reports: Report[] = [];
   const sink: ActorSink = {

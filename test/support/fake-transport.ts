@@ -1,4 +1,4 @@
-import type { AttemptResult, Transport } from '../../src/transport/transport.js';
+import type { AttemptListener, AttemptResult, Transport } from '../../src/transport/transport.js';
 
 /** One request the fake transport was asked to send, answered by the test. */
 /** What a test answers with: a status (and Retry-After), or a transport error. */
@@ -21,8 +21,27 @@ export class FakeTransport implements Transport {
   readonly open = new Set<FakeRequest>();
   closed = false;
   destroyed = false;
+  /** Requests sent through `send` with a callback, and through `sendTo` with a listener. */
+  readonly calls = { send: 0, sendTo: 0 };
+  /** Present only when made with `listens`: a transport may leave it out. */
+  readonly sendTo?: (path: string, flat: string[], body: Buffer, listener: AttemptListener) => void;
+
+  /** @param listens whether it has `sendTo` (the undici transport's way) besides `send` */
+  constructor(listens = false) {
+    if (listens) {
+      this.sendTo = (path, flat, body, listener) => {
+        this.calls.sendTo++;
+        this.#send(path, flat, body, (result) => listener.attemptDone(result));
+      };
+    }
+  }
 
   send(path: string, flat: string[], body: Buffer, onDone: (result: AttemptResult) => void): void {
+    this.calls.send++;
+    this.#send(path, flat, body, onDone);
+  }
+
+  #send(path: string, flat: string[], body: Buffer, onDone: (result: AttemptResult) => void): void {
     const headers: Record<string, string> = {};
     for (let i = 0; i < flat.length; i += 2) headers[flat[i]!] = flat[i + 1]!;
     const request: FakeRequest = {

@@ -1,7 +1,7 @@
 /**
  * The telemetry hooks' cost per attempt, in a tight loop, beside the least an SDK user pays:
  * a bare span (`startSpan` + `end`, no attribute, no propagation, no metric). Run with an
- * SDK registered (see scenario 15's `registerSdk`) to price the SDK's path, or without one to
+ * SDK registered (see `registerSdk` in otel-sdk.ts) to price the SDK's path, or without one to
  * price the no-op path. Nanoseconds per attempt, the best of three runs after a warm-up.
  */
 import { trace } from '@opentelemetry/api';

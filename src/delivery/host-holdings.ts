@@ -16,6 +16,9 @@ const NO_RETRIES: Pick<RetryHeap<Message>, 'size' | 'peek'> = new RetryHeap<Mess
  * the retries waiting for their time, the backlog on disk, the messages being committed, and
  * the callers waiting for room. The actor decides when to send; this only counts and answers
  * "is there room" (for the host, and for one endpoint's share of it).
+ *
+ * Its helpers are `private` methods, not `#` ones: a class with `#` methods gives each instance
+ * one more slot (its brand), 8 bytes that 10,000 hosts hold 10,000 times.
  */
 export class HostHoldings {
   readonly queue: EndpointTurns;
@@ -102,7 +105,7 @@ export class HostHoldings {
   /** A message claimed from a shared store; call only when {@link hasRoom}. A retry scheduled elsewhere keeps its time. */
   adopt(message: Message): void {
     if (this.actor.aborted) return this.sink.released(message);
-    this.#queueOrWait(message, this.clock.now(), true);
+    this.queueOrWait(message, this.clock.now(), true);
     this.actor.wake();
   }
 
@@ -121,7 +124,7 @@ export class HostHoldings {
       const now = this.clock.now();
       // Recovered ones count against their endpoint once their URL is known; a retry
       // scheduled by an earlier run keeps its time.
-      for (const m of messages) this.#queueOrWait(m, now, uncounted-- > 0);
+      for (const m of messages) this.queueOrWait(m, now, uncounted-- > 0);
       if (vanished !== undefined) {
         for (const [url, count] of vanished.byUrl) {
           const lane = this.queue.find(url);
@@ -136,7 +139,7 @@ export class HostHoldings {
   }
 
   /** Into its endpoint's queue, or the retry heap when a retry is not due yet; `count`: it is new to its endpoint's share. */
-  #queueOrWait(message: Message, now: number, count: boolean): void {
+  private queueOrWait(message: Message, now: number, count: boolean): void {
     if (count) this.queue.lane(message.endpoint.url).held++;
     if (message.attempts > 0 && message.dueAt > now) this.retry(message);
     else this.queue.push(message);

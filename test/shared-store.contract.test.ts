@@ -12,13 +12,13 @@
  * the implementation's `lapse(owner)`; and a claimer passing a `now` far past every lease's
  * end still takes no live lease.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { ClaimedRecord, SharedStore } from '../src/persistence/shared-store.js';
 import type { Fence, StoreOp } from '../src/persistence/store.js';
 import type { MessageRecord } from '../src/model/message-record.js';
 import { refusedOpOf } from '../src/persistence/store-errors.js';
 import { T0, attempt, delivered, failed, fenced, record } from './support/store-fixtures.js';
-import { sharedStoreImplementations, type SharedData } from './support/store-implementations.js';
+import { forEachImplementation, sharedStoreImplementations, type SharedData } from './support/store-implementations.js';
 
 const implementations = sharedStoreImplementations();
 
@@ -39,11 +39,7 @@ const freeOrdered = held(null, true);
 /** What a write came to: `'applied'`, the op a store refused (`refusedOpOf`), or the error it failed with otherwise. */
 const refusal = (write: Promise<void>) => write.then(() => 'applied', (error: unknown) => refusedOpOf(error) ?? error);
 
-describe.each(implementations)('$name', (impl) => {
-  if (impl.skip !== undefined) {
-    it.skip(`runs where its service is${impl.skip}`, () => {});
-    return;
-  }
+forEachImplementation(implementations, (impl) => {
   let data: SharedData;
   /** Two processes sharing the data. */
   let one: SharedStore;

@@ -4,29 +4,22 @@
  * refused, marked with the refused op, for a message that is not failed. Its own file: the
  * main contract file is near its size limit.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import type { MessageStore, StoreOp } from '../src/persistence/store.js';
 import { refusedOpOf } from '../src/persistence/store-errors.js';
 import { T0, accept, delivered, failed, newId, record, replayed } from './support/store-fixtures.js';
-import { storeImplementations, type StoreUnderTest } from './support/store-implementations.js';
+import { describeEachStore, storeImplementations } from './support/store-implementations.js';
 
 const implementations = storeImplementations();
 
 const A = 'https://a.example';
 const B = 'https://b.example:8443';
 
-describe.each(implementations)('$name', (impl) => {
-  if (impl.skip !== undefined) {
-    it.skip(`runs where its service is${impl.skip}`, () => {});
-    return;
-  }
-  let under: StoreUnderTest;
+describeEachStore(implementations, (impl, current) => {
   let store: MessageStore;
-  beforeEach(async () => {
-    under = await impl.make();
-    store = under.store;
+  beforeEach(() => {
+    store = current().store;
   });
-  afterEach(() => under.dispose());
 
   it('a replayed dead letter shows its newest replay in deadLetters and history; the others show none', async () => {
     const [one, two, three] = [record(A), record(B), record(A)];
@@ -105,7 +98,7 @@ describe.each(implementations)('$name', (impl) => {
     const as = newId();
     await store.write([accept(r), accept(other), failed(r.id, 2, T0 + 1), failed(other.id, 1, T0 + 2), replayed(r.id, as, T0 + 3)]);
     const before = await store.deadLetters({});
-    const reopened = await under.reopen();
+    const reopened = await current().reopen();
     expect(await reopened.deadLetters({})).toEqual(before);
     expect((await reopened.deadLetters({})).items.find((d) => d.messageId === r.id)).toMatchObject({ replayedAs: as, replayedAt: new Date(T0 + 3) });
     expect((await reopened.history(r.id))?.replayedAs).toBe(as);

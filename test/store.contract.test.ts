@@ -4,13 +4,13 @@
  * end runs random op sequences against a model store.
  */
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import type { MessageStore, StoreOp } from '../src/persistence/store.js';
 import { refusedOpOf } from '../src/persistence/store-errors.js';
 import type { FailureReason } from '../src/model/types.js';
 import { T0, accept, attempt, delivered, failed, newId, record, replayed } from './support/store-fixtures.js';
 import { StoreModel } from './support/store-model.js';
-import { storeImplementations, type StoreUnderTest } from './support/store-implementations.js';
+import { describeEachStore, storeImplementations } from './support/store-implementations.js';
 
 const implementations = storeImplementations();
 
@@ -33,18 +33,11 @@ async function allDeadLetters(store: MessageStore, query: { origin?: string; rea
   return pages;
 }
 
-describe.each(implementations)('$name', (impl) => {
-  if (impl.skip !== undefined) {
-    it.skip(`runs where its service is${impl.skip}`, () => {});
-    return;
-  }
-  let under: StoreUnderTest;
+describeEachStore(implementations, (impl, current) => {
   let store: MessageStore;
-  beforeEach(async () => {
-    under = await impl.make();
-    store = under.store;
+  beforeEach(() => {
+    store = current().store;
   });
-  afterEach(() => under.dispose());
 
   it('lists pending messages in id order, whatever order they were accepted in, per origin, paged by afterId and limit', async () => {
     const records = Array.from({ length: 12 }, (_, i) => record(i % 3 === 0 ? B : A));
@@ -305,7 +298,7 @@ describe.each(implementations)('$name', (impl) => {
     };
     expect(ids(before.pending)).toEqual([rs[0]!.id, rs[2]!.id, rs[3]!.id, rs[5]!.id]);
 
-    const reopened = await under.reopen();
+    const reopened = await current().reopen();
     expect(await reopened.pending({ limit: 100 })).toEqual(before.pending);
     expect(await reopened.pendingOrigins()).toEqual(before.origins);
     expect(await reopened.deadLetters({})).toEqual(before.dead);

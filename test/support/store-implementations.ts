@@ -7,7 +7,7 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, it } from 'vitest';
 import type { MessageStore } from '../../src/persistence/store.js';
 import type { SharedStore } from '../../src/persistence/shared-store.js';
 import { MemoryStore } from '../../src/stores/memory/memory-store.js';
@@ -62,58 +62,8 @@ export function storeImplementations(): Implementation[] {
       },
       unopened: () => new MemoryStore(),
     },
-    {
-      name: 'sqliteStore (temp file)',
-      durable: true,
-      keepsDelivered: true,
-      async make() {
-        const tmp = tempDir();
-        let store = sqliteStore({ path: tmp.file(), encryptionKey: KEY });
-        await store.open();
-        return {
-          get store() {
-            return store;
-          },
-          async reopen() {
-            await store.close();
-            store = sqliteStore({ path: tmp.file(), encryptionKey: KEY.toString('base64') });
-            await store.open();
-            return store;
-          },
-          async dispose() {
-            await store.close();
-            tmp.cleanup();
-          },
-        };
-      },
-      unopened: () => sqliteStore({ path: join(tmpdir(), 'never-opened.db'), encryptionKey: KEY }),
-    },
-    {
-      name: 'sqliteStore, worker thread (temp file)',
-      durable: true,
-      keepsDelivered: true,
-      async make() {
-        const tmp = tempDir();
-        let store = sqliteStore({ path: tmp.file(), encryptionKey: KEY, worker: true });
-        await store.open();
-        return {
-          get store() {
-            return store;
-          },
-          async reopen() {
-            await store.close();
-            store = sqliteStore({ path: tmp.file(), encryptionKey: KEY.toString('base64'), worker: true });
-            await store.open();
-            return store;
-          },
-          async dispose() {
-            await store.close();
-            tmp.cleanup();
-          },
-        };
-      },
-      unopened: () => sqliteStore({ path: join(tmpdir(), 'never-opened.db'), encryptionKey: KEY, worker: true }),
-    },
+    sqliteImplementation(false),
+    sqliteImplementation(true),
     {
       name: `postgresStore (a schema per store)${pgSkipNote}`,
       durable: true,
@@ -122,24 +72,76 @@ export function storeImplementations(): Implementation[] {
       async make() {
         const schema = schemaName();
         schemas.add(schema);
-        let store = postgresStore({ pool: pgPool!, encryptionKey: KEY, schema });
-        await store.open();
-        return {
-          get store() {
-            return store;
-          },
-          async reopen() {
-            await store.close();
-            store = postgresStore({ pool: pgPool!, encryptionKey: KEY.toString('base64'), schema });
-            await store.open();
-            return store;
-          },
-          dispose: () => store.close(),
-        };
+        return reopenable((encryptionKey) => postgresStore({ pool: pgPool!, encryptionKey, schema }));
       },
       unopened: () => postgresStore({ pool: pgPool!, encryptionKey: KEY, schema: 'wd_never_opened' }),
     },
   ];
+}
+
+/**
+ * A contract's frame: a `describe` per implementation, in its name, or where its service is
+ * missing one skipped test saying why (a skip in the summary always means a missing service).
+ */
+export function forEachImplementation<T extends { name: string; skip?: string | undefined }>(implementations: readonly T[], body: (impl: T) => void): void {
+  describe.each(implementations)('$name', (impl) => {
+    if (impl.skip !== undefined) {
+      it.skip(`runs where its service is${impl.skip}`, () => {});
+      return;
+    }
+    body(impl);
+  });
+}
+
+/** {@link forEachImplementation} with a fresh store before each test, disposed after it; `current()` is the test's. */
+export function describeEachStore(implementations: readonly Implementation[], body: (impl: Implementation, current: () => StoreUnderTest) => void): void {
+  forEachImplementation(implementations, (impl) => {
+    let under: StoreUnderTest | undefined;
+    beforeEach(async () => {
+      under = await impl.make();
+    });
+    afterEach(() => under?.dispose());
+    body(impl, () => under!);
+  });
+}
+
+/** SQLite on a temp file each, on the calling thread or (`worker`) on its worker thread. */
+function sqliteImplementation(worker: boolean): Implementation {
+  return {
+    name: worker ? 'sqliteStore, worker thread (temp file)' : 'sqliteStore (temp file)',
+    durable: true,
+    keepsDelivered: true,
+    async make() {
+      const tmp = tempDir();
+      const path = tmp.file();
+      return reopenable((encryptionKey) => sqliteStore({ path, encryptionKey, worker }), () => tmp.cleanup());
+    },
+    unopened: () => sqliteStore({ path: join(tmpdir(), 'never-opened.db'), encryptionKey: KEY, worker }),
+  };
+}
+
+/**
+ * A durable store under test, opened: `reopen` closes it and opens a new one on the same data,
+ * its key given as base64 text this time (the first has it as bytes: both forms must work).
+ */
+async function reopenable(open: (encryptionKey: Buffer | string) => MessageStore, cleanup?: () => void): Promise<StoreUnderTest> {
+  let store = open(KEY);
+  await store.open();
+  return {
+    get store() {
+      return store;
+    },
+    async reopen() {
+      await store.close();
+      store = open(KEY.toString('base64'));
+      await store.open();
+      return store;
+    },
+    async dispose() {
+      await store.close();
+      cleanup?.();
+    },
+  };
 }
 
 /** Fresh data several processes share. */

@@ -92,14 +92,25 @@ function lastOf(row: LastColumns): MessageRecord['last'] {
 
 /** The parameters of `SQL.insertMessage`: secrets and headers sealed, bound to the URL. */
 export function insertParams(r: MessageRecord, sealer: FieldSealer): unknown[] {
-  return [
-    r.id, r.origin, r.eventId, r.eventType, r.url, r.scheme, sealer.seal(r.url, r), r.body, r.acceptedAt, r.expiresAt, r.maxAttempts,
-    r.attempts, r.dueAt, r.idempotencyKey, ...lastParams(r.last),
-  ];
+  return recordValues(r, sealer.seal(r.url, r), r.body);
+}
+
+/**
+ * A message row's values in column order, with its sealed fields and body as given: sealed or
+ * still to be sealed (the SQLite worker's flat batch carries the text it seals), the body or
+ * where to find it.
+ */
+export function recordValues(r: MessageRecord, sealed: unknown, body: unknown): unknown[] {
+  return [r.id, r.origin, r.eventId, r.eventType, r.url, r.scheme, sealed, body, r.acceptedAt, r.expiresAt, r.maxAttempts, r.attempts, r.dueAt, r.idempotencyKey, ...lastParams(r.last)];
 }
 
 export function attemptParams(id: string, a: AttemptRecord): unknown[] {
-  return [id, a.at, a.status, a.error?.code ?? null, a.error?.message ?? null, a.latencyMs];
+  return [id, ...attemptValues(a)];
+}
+
+/** An attempt row's values after its message id, in column order. */
+export function attemptValues(a: AttemptRecord): unknown[] {
+  return [a.at, a.status, a.error?.code ?? null, a.error?.message ?? null, a.latencyMs];
 }
 
 /** The record a row holds. Throws `WD_STORE_UNAVAILABLE` when its sealed fields do not open. */

@@ -5,7 +5,7 @@ import type { QueryClient } from '../../persistence/shared-store.js';
 import type { AcceptLease, StoreOp } from '../../persistence/store.js';
 import { INSERT_ROWS, type Statements } from './pg-sql.js';
 import { refusedOp } from '../../persistence/store-errors.js';
-import { attemptParams, insertParams, lastParams } from '../common/store-rows.js';
+import { attemptParams, attemptValues, insertParams, lastParams } from '../common/store-rows.js';
 import { NOT_FAILED } from '../common/store-query.js';
 
 /** Why a fenced attempt or end was refused (an unfenced one: the message is not pending). */
@@ -107,7 +107,7 @@ function apply(client: PoolClient, sql: Statements, op: Extract<StoreOp, { op: '
   const fence = [op.fence?.owner ?? null, op.fence?.gen ?? null];
   if (op.op === 'attempt') return client.query(sql.attempt, [op.attempts, op.dueAt, ...lastParams(op.last), ...attemptParams(op.id, op.attempt), ...fence]);
   const { outcome } = op;
-  const tail = op.attempt === null ? [] : attemptParams(op.id, op.attempt).slice(1);
+  const tail = op.attempt === null ? [] : attemptValues(op.attempt);
   if (outcome.state === 'delivered') return client.query(op.attempt === null ? sql.delivered : sql.deliveredWith, [op.attempts, op.at, op.id, ...tail, ...fence]);
   return client.query(op.attempt === null ? sql.failed : sql.failedWith, [op.attempts, op.at, outcome.reason, ...lastParams(outcome.last), op.id, ...tail, ...fence]);
 }

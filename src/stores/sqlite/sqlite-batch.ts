@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { sealedText, type FieldSealer } from '../../signing/seal.js';
-import type { AttemptRecord, StoreOp } from '../../persistence/store.js';
-import type { MessageRecord } from '../../model/message-record.js';
+import type { StoreOp } from '../../persistence/store.js';
+import { attemptValues, lastParams, recordValues } from '../common/store-rows.js';
 import { refusedOp } from '../../persistence/store-errors.js';
 import { NOT_FAILED } from '../common/store-query.js';
 
@@ -55,24 +55,21 @@ export function encodeBatch(ops: readonly StoreOp[], copyBodies: boolean): FlatB
           bodyBytes += body.byteLength;
         } else slot = [body]; // not a Buffer (a typing slip): bound as it is, as before
       }
-      v.push(ACCEPT, r.id, r.origin, r.eventId, r.eventType, r.url, r.scheme, sealedText(r), slot, r.acceptedAt, r.expiresAt, r.maxAttempts, r.attempts, r.dueAt, r.idempotencyKey);
-      pushLast(v, r.last);
+      v.push(ACCEPT, ...recordValues(r, sealedText(r), slot));
     } else if (op.op === 'attempt') {
       v.push(ATTEMPT, op.id, op.attempts, op.dueAt);
-      pushLast(v, op.last);
-      pushAttempt(v, op.attempt);
+      v.push(...lastParams(op.last), ...attemptValues(op.attempt));
     } else if (op.op === 'end') {
       const { outcome } = op;
       if (outcome.state === 'delivered') {
         v.push(DELIVERED, op.id, op.attempts, op.at);
       } else {
         v.push(FAILED, op.id, op.attempts, op.at, outcome.reason);
-        pushLast(v, outcome.last);
+        v.push(...lastParams(outcome.last));
       }
       if (op.attempt === null) v.push(0);
       else {
-        v.push(1);
-        pushAttempt(v, op.attempt);
+        v.push(1, ...attemptValues(op.attempt));
       }
     } else {
       v.push(REPLAYED, op.id, op.as, op.at);
@@ -91,14 +88,6 @@ export function encodeBatch(ops: readonly StoreOp[], copyBodies: boolean): FlatB
   return { count: ops.length, values: v, bodies };
 }
 
-function pushLast(v: unknown[], last: MessageRecord['last']): void {
-  if (last === null) v.push(0, null, null, null, null);
-  else v.push(1, last.status, last.error?.code ?? null, last.error?.message ?? null, last.body);
-}
-
-function pushAttempt(v: unknown[], a: AttemptRecord): void {
-  v.push(a.at, a.status, a.error?.code ?? null, a.error?.message ?? null, a.latencyMs);
-}
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
 

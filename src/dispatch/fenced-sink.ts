@@ -42,8 +42,8 @@ export function fencedSink(inner: ActorSink, journal: Journal, clock: Clock): Fe
   const leases = journal.leases;
   if (!journal.fenced || leases === undefined) return { ...inner, abandon() {} };
   let closing = false;
-  /** Ends waiting to be written again: each one's timer, and how it gives up (the dispatcher closes). */
-  const waiting = new Map<Timer, () => void>();
+  /** Ends waiting to be written again: each one's timer and its message. */
+  const waiting = new Map<Timer, Message>();
   const giveUp = (m: Message): void => {
     leases.held.drop(m.id);
     inner.released(m);
@@ -63,7 +63,7 @@ export function fencedSink(inner: ActorSink, journal: Journal, clock: Clock): Fe
         wait,
         false,
       );
-      waiting.set(timer, () => giveUp(m));
+      waiting.set(timer, m);
     });
   };
   return {
@@ -90,9 +90,9 @@ export function fencedSink(inner: ActorSink, journal: Journal, clock: Clock): Fe
       closing = true;
       const given = [...waiting];
       waiting.clear();
-      for (const [timer, release] of given) {
+      for (const [timer, m] of given) {
         timer.cancel();
-        release();
+        giveUp(m);
       }
     },
   };

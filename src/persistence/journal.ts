@@ -134,8 +134,8 @@ export class Journal {
    *
    * `again`: an earlier write of this same `op` failed, and may have landed all the same (its
    * commit's answer was lost). A refusal then reads the message's history: ended as this op
-   * ends it, with this op's attempt as its last, it was this write that landed (`kept`). An end with no attempt
-   * (expired, cancelled) cannot be told apart and counts as `lost`.
+   * ends it, with this op's attempt as its last, it was this write that landed (`kept`). An end
+   * with no attempt (expired, cancelled) cannot be told apart and counts as `lost`.
    */
   async end(m: Message, op: StoreOp, again = false): Promise<EndOutcome> {
     const leases = this.leases!;

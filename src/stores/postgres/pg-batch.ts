@@ -6,8 +6,8 @@ import { outcomeUnknown, storeUnavailable } from '../../persistence/store-errors
 import { ignore, pgReason, socketEnded, sqlState } from './pg-errors.js';
 import type { FieldSealer } from '../../signing/seal.js';
 import type { StoreOp } from '../../persistence/store.js';
-import { DB_NOW } from './pg-sql.js';
-import { PENDING, DELIVERED } from './pg-schema.js';
+import { DB_NOW, deliveredEnds } from './pg-sql.js';
+import { PENDING } from './pg-schema.js';
 import { RECORD_COLUMNS, insertParams } from '../common/store-rows.js';
 
 /**
@@ -51,10 +51,7 @@ export function batchStatement(s: string, leaseMs: number): { name: string; text
   // The lease of an owned row is the database's time from now; an unowned row is anybody's.
   const text = `WITH a AS (INSERT INTO ${s}.messages (${RECORD_COLUMNS}, owner, ordered, lease_until, state)
       SELECT ${cols.join(', ')}, CASE WHEN c${n - 2} IS NULL THEN 0 ELSE ${until} END, ${PENDING} FROM unnest(${unnestAccepts}) AS r(${cols.join(', ')})),
-    v AS (SELECT * FROM unnest(${e(1)}::text[], ${e(2)}::int[], ${e(3)}::float8[], ${e(4)}::int[], ${e(5)}::float8[], ${e(6)}::text[], ${e(7)}::int[]) AS v(id, attempts, at, status, latency, fence_owner, fence_gen)),
-    u AS (UPDATE ${s}.messages m SET state = ${DELIVERED}, attempts = v.attempts, ended_at = v.at, owner = NULL FROM v WHERE m.id = v.id AND m.state = ${PENDING}
-      AND (v.fence_owner IS NULL OR (m.owner = v.fence_owner AND m.lease_gen = v.fence_gen)) RETURNING m.id),
-    t AS (INSERT INTO ${s}.attempts (message_id, at, status, latency_ms) SELECT v.id, v.at, v.status, v.latency FROM v JOIN u ON u.id = v.id)
+    ${deliveredEnds(s, n + 1)}
     SELECT 1 / ((SELECT count(*) FROM u) = cardinality(${e(1)}::text[]))::int AS every_end_matched,
       CASE WHEN ${e(8)}::bool THEN pg_notify(${e(9)}::text, '') END AS notified`;
   // Why dividing: an end that matched no row must undo the whole statement, and an error is

@@ -28,6 +28,18 @@ export const INSERT_ROWS = 500;
 const ATTEMPT_INSERT = (s: string, from: string, p: number) =>
   `INSERT INTO ${s}.attempts (message_id, at, status, error_code, error_message, latency_ms) SELECT id, $${p}::float8, $${p + 1}::int, $${p + 2}::text, $${p + 3}::text, $${p + 4}::float8 FROM ${from}`;
 
+/**
+ * The CTEs that end many messages as delivered, each with its last attempt, under its fence:
+ * `v` the rows (parameters from `$p` on: ids, attempts, ended at, statuses, latencies, fence
+ * owners, fence generations, as arrays), `u` the ids it ended, `t` the attempts it wrote.
+ */
+export function deliveredEnds(s: string, p: number): string {
+  return `v AS (SELECT * FROM unnest($${p}::text[], $${p + 1}::int[], $${p + 2}::float8[], $${p + 3}::int[], $${p + 4}::float8[], $${p + 5}::text[], $${p + 6}::int[]) AS v(id, attempts, at, status, latency, fence_owner, fence_gen)),
+      u AS (UPDATE ${s}.messages m SET state = ${DELIVERED}, attempts = v.attempts, ended_at = v.at, owner = NULL FROM v WHERE m.id = v.id AND m.state = ${PENDING}
+        AND (v.fence_owner IS NULL OR (m.owner = v.fence_owner AND m.lease_gen = v.fence_gen)) RETURNING m.id),
+      t AS (INSERT INTO ${s}.attempts (message_id, at, status, latency_ms) SELECT v.id, v.at, v.status, v.latency FROM v JOIN u ON u.id = v.id)`;
+}
+
 export function statements(s: string, leaseMs: number) {
   const until = `${DB_NOW} + ${leaseMs}`;
   const returning = RECORD.map((c) => `m.${c}`).join(', ');
@@ -52,11 +64,7 @@ export function statements(s: string, leaseMs: number) {
      * $1 ids, $2 attempts, $3 ended at, $4 statuses, $5 latencies, $6 fence owners, $7 fence
      * generations. Returns the ids it ended.
      */
-    deliveredMany: `WITH v AS (SELECT * FROM unnest($1::text[], $2::int[], $3::float8[], $4::int[], $5::float8[], $6::text[], $7::int[]) AS v(id, attempts, at, status, latency, fence_owner, fence_gen)),
-      u AS (UPDATE ${s}.messages m SET state = ${DELIVERED}, attempts = v.attempts, ended_at = v.at, owner = NULL FROM v WHERE m.id = v.id AND m.state = ${PENDING}
-        AND (v.fence_owner IS NULL OR (m.owner = v.fence_owner AND m.lease_gen = v.fence_gen)) RETURNING m.id),
-      a AS (INSERT INTO ${s}.attempts (message_id, at, status, latency_ms) SELECT v.id, v.at, v.status, v.latency FROM v JOIN u ON u.id = v.id)
-      SELECT id FROM u`,
+    deliveredMany: `WITH ${deliveredEnds(s, 1)} SELECT id FROM u`,
     failed: `UPDATE ${s}.messages SET state = ${FAILED}, attempts = $1, ended_at = $2, reason = $3, has_last = $4, last_status = $5, last_error_code = $6, last_error_message = $7, last_body = $8, owner = NULL WHERE id = $9 AND state = ${PENDING} ${fenced(10)}`,
     failedWith: `WITH u AS (UPDATE ${s}.messages SET state = ${FAILED}, attempts = $1, ended_at = $2, reason = $3, has_last = $4, last_status = $5, last_error_code = $6, last_error_message = $7, last_body = $8, owner = NULL WHERE id = $9 AND state = ${PENDING} ${fenced(15)} RETURNING id) ${ATTEMPT_INSERT(s, 'u', 10)}`,
     pending: `SELECT ${RECORD_COLUMNS} FROM ${s}.messages WHERE state = ${PENDING} AND id > $1 ORDER BY id LIMIT $2`,

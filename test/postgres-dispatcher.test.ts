@@ -66,6 +66,27 @@ describe.skipIf(!pgAvailable)(`Dispatchers on postgresStore${pgSkipNote}`, () =>
     cleanup.push(() => r.stop());
     return r;
   }
+  /**
+   * Dispatcher A on schema `name`, with five messages sent to a receiver that hangs until A
+   * dies: `die()` freezes A's clock (its attempts hang, its renewals and claims never run again),
+   * lets the receiver answer, and returns when.
+   */
+  async function fiveHeldByA(name: string) {
+    let answering = false;
+    const r = await receiver(() => (answering ? ok : { kind: 'hang' }));
+    const clockA = new MortalClock();
+    const a = dispatcher(name, {}, clockA);
+    await a.ready();
+    const ta = new Terminals(a);
+    const sentAt = Date.now();
+    const receipts = await Promise.all(Array.from({ length: 5 }, (_, i) => a.send({ url: r.url(), secret }, { type: 'order.paid', data: { i } })));
+    const die = () => {
+      clockA.freeze();
+      answering = true;
+      return Date.now();
+    };
+    return { r, ta, sentAt, receipts, die };
+  }
   const owned = async (name: string) => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${name}".messages WHERE state = 0 AND owner IS NOT NULL`)).rows[0]!.n;
 
   it('delivers what it accepts, keeps the history, and hands back what is left when it closes', async () => {
@@ -124,22 +145,12 @@ describe.skipIf(!pgAvailable)(`Dispatchers on postgresStore${pgSkipNote}`, () =>
 
   it("takes over a dead dispatcher's messages after leaseMs and delivers them", async () => {
     const name = schema();
-    let answering = false;
-    const r = await receiver(() => (answering ? ok : { kind: 'hang' }));
-    const clockA = new MortalClock();
-    const a = dispatcher(name, {}, clockA);
-    await a.ready();
-    const ta = new Terminals(a);
-    const sentAt = Date.now();
-    const receipts = await Promise.all(Array.from({ length: 5 }, (_, i) => a.send({ url: r.url(), secret }, { type: 'order.paid', data: { i } })));
+    const { r, ta, sentAt, receipts, die } = await fiveHeldByA(name);
     await new Promise<void>((resolve) => {
       const check = () => (r.requests.length >= 5 ? resolve() : setImmediate(check));
       check();
     });
-    // A dies: its attempts hang forever, its renewals and claims never run again.
-    clockA.freeze();
-    answering = true;
-    const died = Date.now();
+    const died = die();
 
     const b = dispatcher(name);
     const tb = new Terminals(b);
@@ -159,13 +170,7 @@ describe.skipIf(!pgAvailable)(`Dispatchers on postgresStore${pgSkipNote}`, () =>
 
   it('leases are timed by the database: a dispatcher whose clock is 10 minutes ahead takes nothing held under a live lease, until it truly lapses', async () => {
     const name = schema();
-    let answering = false;
-    const r = await receiver(() => (answering ? ok : { kind: 'hang' }));
-    const clockA = new MortalClock();
-    const a = dispatcher(name, {}, clockA);
-    await a.ready();
-    const ta = new Terminals(a);
-    const receipts = await Promise.all(Array.from({ length: 5 }, (_, i) => a.send({ url: r.url(), secret }, { type: 'order.paid', data: { i } })));
+    const { r, ta, receipts, die } = await fiveHeldByA(name);
     const ahead = new ShiftedClock();
     ahead.offset = 600_000;
     const b = dispatcher(name, {}, ahead);
@@ -181,9 +186,7 @@ describe.skipIf(!pgAvailable)(`Dispatchers on postgresStore${pgSkipNote}`, () =>
     expect(gens).toEqual([0, 0, 0, 0, 0]);
     expect(r.requests).toHaveLength(5); // A's, hanging; none of B's
     // A dies; its leases lapse on the database's clock, a second after its last renewal.
-    clockA.freeze();
-    answering = true;
-    const died = Date.now();
+    const died = die();
     await reach([b], () => tb.total, 5);
     expect(Date.now() - died).toBeGreaterThanOrEqual(1_000 - 400); // the last renewal was at most a third of a lease before
     expect(tb.delivered.map((e) => e.messageId).sort()).toEqual(receipts.map((x) => x.messageId).sort());

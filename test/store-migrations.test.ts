@@ -17,6 +17,16 @@ import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, sch
 requirePostgresInCI('postgresStore schema upgrades');
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
+
+/** Each call opens a new store from `make` on the same data; every one is closed after the test. */
+function opener<S extends MessageStore>(make: () => S): () => Promise<S> {
+  return async () => {
+    const s = make();
+    cleanup.push(() => s.close());
+    await s.open();
+    return s;
+  };
+}
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
@@ -68,12 +78,7 @@ describe.each([1, 2] as const)('sqliteStore schema %i → 3', (version) => {
     const tmp = tempDir();
     cleanup.push(tmp.cleanup);
     const path = tmp.file();
-    const open = async () => {
-      const s = sqliteStore({ path, encryptionKey: KEY });
-      cleanup.push(() => s.close());
-      await s.open();
-      return s;
-    };
+    const open = opener(() => sqliteStore({ path, encryptionKey: KEY }));
     const first = await open();
     const written = await fill(first);
     await first.close();
@@ -103,12 +108,7 @@ describe.skipIf(!pgAvailable)(`postgresStore schema upgrades${pgSkipNote}`, () =
   async function older(version: 1 | 2) {
     const schema = schemaName();
     schemas.add(schema);
-    const open = async () => {
-      const s = postgresStore({ pool, encryptionKey: KEY, schema });
-      cleanup.push(() => s.close());
-      await s.open();
-      return s;
-    };
+    const open = opener(() => postgresStore({ pool, encryptionKey: KEY, schema }));
     const first = await open();
     const written = await fill(first);
     await first.close();

@@ -3,14 +3,14 @@
  * transactional outbox (commit vs rollback), a dead dispatcher's messages taken over after
  * `leaseMs`, and an ordered host served in acceptance order across two dispatchers.
  */
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock, type Clock, type Timer } from '../src/core/clock.js';
 import type { Dispatcher } from '../src/index.js';
 import { postgresStore } from '../src/stores/postgres/postgres-store.js';
 import { Terminals, newSecret, testDispatcher } from './helpers.js';
 import { Receiver, ok } from './receiver.js';
 import { KEY } from './support/store-fixtures.js';
-import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
+import { pgAvailable, pgSkipNote, requirePostgresInCI, testDatabase } from './support/postgres.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { ShiftedClock } from './support/clock.js';
 import pg from 'pg';
@@ -38,23 +38,13 @@ function reach(dispatchers: Dispatcher[], count: () => number, n: number): Promi
 }
 
 describe.skipIf(!pgAvailable)(`Dispatchers on postgresStore${pgSkipNote}`, () => {
-  const schemas = new Set<string>();
-  const pool = pgAvailable ? newPool(20) : undefined!;
+  const { pool, schema } = testDatabase(20);
   const cleanup: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
     for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
   });
-  afterAll(async () => {
-    await pool?.end();
-    await dropSchemas(schemas);
-  });
 
   const secret = newSecret();
-  function schema(): string {
-    const name = schemaName();
-    schemas.add(name);
-    return name;
-  }
   function dispatcher(name: string, options: Parameters<typeof testDispatcher>[0] = {}, clock?: Clock): Dispatcher {
     const d = testDispatcher({ store: postgresStore({ pool, encryptionKey: KEY, leaseMs: 1_000, schema: name }), ...options }, clock === undefined ? undefined : { clock });
     d.on('error', () => {});

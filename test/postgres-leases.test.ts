@@ -7,13 +7,13 @@
  * by moving its end back in the database (the database's clock cannot be injected), never by
  * waiting.
  */
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { SharedStore } from '../src/persistence/shared-store.js';
 import type { StoreOp } from '../src/persistence/store.js';
 import { postgresStore } from '../src/stores/postgres/postgres-store.js';
 import { DB_NOW } from '../src/stores/postgres/pg-sql.js';
 import { KEY, T0, delivered, fenced, record } from './support/store-fixtures.js';
-import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
+import { pgAvailable, pgSkipNote, requirePostgresInCI, testDatabase } from './support/postgres.js';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 
@@ -26,8 +26,8 @@ const unowned = (ordered = false) => owned(null, 0, ordered);
 requirePostgresInCI('postgresStore leases');
 
 describe.skipIf(!pgAvailable)(`postgresStore leases, NOTIFY, outbox and schema${pgSkipNote}`, () => {
-  const schemas = new Set<string>();
-  const pool = pgAvailable ? newPool(10) : (undefined as unknown as pg.Pool);
+  const db = testDatabase(10);
+  const pool = db.pool;
   let store: SharedStore;
   let other: SharedStore;
   let schema = '';
@@ -37,8 +37,7 @@ describe.skipIf(!pgAvailable)(`postgresStore leases, NOTIFY, outbox and schema${
     await pool.query(`UPDATE "${schema}".origin_leases SET lease_until = lease_until - ${2 * LEASE} WHERE owner = $1`, [owner]);
   };
   beforeEach(async () => {
-    schema = schemaName();
-    schemas.add(schema);
+    schema = db.schema();
     store = postgresStore({ pool, encryptionKey: KEY, leaseMs: LEASE, schema });
     other = postgresStore({ pool, encryptionKey: KEY, leaseMs: LEASE, schema });
     await Promise.all([store.open(), other.open()]);
@@ -46,10 +45,6 @@ describe.skipIf(!pgAvailable)(`postgresStore leases, NOTIFY, outbox and schema${
       await store.close();
       await other.close();
     };
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await dropSchemas(schemas);
   });
 
   it('a lease runs leaseMs from the accept, the claim or the renewal on the database\'s clock, whatever `until` the writer said', async () => {
@@ -116,12 +111,10 @@ describe.skipIf(!pgAvailable)(`postgresStore leases, NOTIFY, outbox and schema${
   });
 
   it('refuses a schema made with another key, a newer schema version, and another program\'s schema', async () => {
-    const schema = [...schemas].at(-1)!;
     await expect(postgresStore({ pool, encryptionKey: randomBytes(32), schema }).open()).rejects.toMatchObject({ code: 'WD_STORE_UNAVAILABLE', message: expect.stringContaining('`encryptionKey` does not match') });
     await pool.query(`UPDATE "${schema}".meta SET value = '9' WHERE key = 'schema_version'`);
     await expect(postgresStore({ pool, encryptionKey: KEY, schema }).open()).rejects.toMatchObject({ code: 'WD_STORE_UNAVAILABLE', message: expect.stringContaining('schema version 9 is newer') });
-    const foreign = schemaName();
-    schemas.add(foreign);
+    const foreign = db.schema();
     await pool.query(`CREATE SCHEMA "${foreign}"; CREATE TABLE "${foreign}".users (id int)`);
     await expect(postgresStore({ pool, encryptionKey: KEY, schema: foreign }).open()).rejects.toMatchObject({ code: 'WD_STORE_UNAVAILABLE', message: expect.stringContaining("another program's tables") });
   });

@@ -4,31 +4,26 @@
  * for fewer rows) is refused with `WD_STORE_UNAVAILABLE`, and a real pg client inside a real
  * transaction still works.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../src/index.js';
 import { postgresStore } from '../src/stores/postgres/postgres-store.js';
 import { newSecret, testDispatcher } from './helpers.js';
 import { KEY } from './support/store-fixtures.js';
-import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
+import { pgAvailable, pgSkipNote, requirePostgresInCI, testDatabase } from './support/postgres.js';
 
 requirePostgresInCI('The outbox on postgresStore');
 
 describe.skipIf(!pgAvailable)(`The outbox on postgresStore${pgSkipNote}`, () => {
-  const pool = pgAvailable ? newPool(5) : undefined!;
-  const schemas = new Set<string>();
+  const db = testDatabase(5);
+  const pool = db.pool;
   const cleanup: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
     for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
   });
-  afterAll(async () => {
-    await pool?.end();
-    await dropSchemas(schemas);
-  });
 
   const endpoint = { url: 'http://127.0.0.1:9/hooks', secret: newSecret() };
   async function dispatcher(): Promise<{ d: Dispatcher; schema: string }> {
-    const schema = schemaName();
-    schemas.add(schema);
+    const schema = db.schema();
     const d = testDispatcher({ store: postgresStore({ pool, encryptionKey: KEY, leaseMs: 1_000, schema }) });
     d.on('error', () => {});
     cleanup.push(() => d.close());

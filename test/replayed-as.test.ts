@@ -5,7 +5,7 @@
  * dead letter marks nothing and warns of nothing; a store that cannot record the mark leaves
  * the replay standing and says so in a warning.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Dispatcher, DispatcherOptions, DispatcherWarning } from '../src/index.js';
 import type { MessageStore, StoreOp } from '../src/persistence/store.js';
 import { MemoryStore } from '../src/stores/memory/memory-store.js';
@@ -14,7 +14,7 @@ import { sqliteStore } from '../src/stores/sqlite/sqlite-store.js';
 import { newSecret, testDispatcher } from './helpers.js';
 import { Receiver, ok, status } from './receiver.js';
 import { KEY, tempDir } from './support/store-fixtures.js';
-import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
+import { pgAvailable, pgSkipNote, requirePostgresInCI, testDatabase } from './support/postgres.js';
 
 requirePostgresInCI('replayedAs on postgresStore');
 
@@ -22,12 +22,7 @@ const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
-const schemas = new Set<string>();
-const pool = pgAvailable ? newPool(6) : undefined;
-afterAll(async () => {
-  await pool?.end();
-  await dropSchemas(schemas);
-});
+const db = testDatabase(6);
 
 const secret = newSecret();
 
@@ -74,9 +69,8 @@ const stores: { name: string; skip?: string; make(): () => MessageStore }[] = [
     name: `postgresStore${pgSkipNote}`,
     skip: pgAvailable ? undefined : pgSkipNote,
     make() {
-      const schema = schemaName();
-      schemas.add(schema);
-      return () => postgresStore({ pool: pool!, encryptionKey: KEY, schema });
+      const schema = db.schema();
+      return () => postgresStore({ pool: db.pool, encryptionKey: KEY, schema });
     },
   },
 ];

@@ -7,12 +7,12 @@
  * was written before the upgrade reads back the same, and a replay can be recorded after it.
  */
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageStore } from '../src/persistence/store.js';
 import { postgresStore } from '../src/stores/postgres/postgres-store.js';
 import { sqliteStore } from '../src/stores/sqlite/sqlite-store.js';
 import { KEY, T0, accept, attempt, failed, newId, record, replayed, tempDir } from './support/store-fixtures.js';
-import { dropSchemas, newPool, pgAvailable, pgSkipNote, requirePostgresInCI, schemaName } from './support/postgres.js';
+import { pgAvailable, pgSkipNote, requirePostgresInCI, testDatabase } from './support/postgres.js';
 
 requirePostgresInCI('postgresStore schema upgrades');
 
@@ -97,17 +97,12 @@ describe.each([1, 2] as const)('sqliteStore schema %i → 3', (version) => {
 });
 
 describe.skipIf(!pgAvailable)(`postgresStore schema upgrades${pgSkipNote}`, () => {
-  const schemas = new Set<string>();
-  const pool = pgAvailable ? newPool(6) : undefined!;
-  afterAll(async () => {
-    await pool?.end();
-    await dropSchemas(schemas);
-  });
+  const db = testDatabase(6);
+  const pool = db.pool;
 
   /** A schema written by this version, then taken back to `version`. */
   async function older(version: 1 | 2) {
-    const schema = schemaName();
-    schemas.add(schema);
+    const schema = db.schema();
     const open = opener(() => postgresStore({ pool, encryptionKey: KEY, schema }));
     const first = await open();
     const written = await fill(first);

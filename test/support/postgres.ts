@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 
 export const PG_URL = process.env.WD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -57,4 +57,26 @@ export async function dropSchemas(names: Iterable<string>): Promise<void> {
   } finally {
     await pool.end();
   }
+}
+
+/**
+ * The test server for a describe block (or a file): a pool of `max` connections, and a fresh
+ * schema name per call of `schema()`; afterwards the pool ends and every schema named is
+ * dropped. Without PostgreSQL the pool is a stand-in nothing uses (the suites are skipped).
+ */
+export function testDatabase(max: number): { pool: pg.Pool; schema(): string } {
+  const schemas = new Set<string>();
+  const pool = pgAvailable ? newPool(max) : (undefined as unknown as pg.Pool);
+  afterAll(async () => {
+    await pool?.end();
+    await dropSchemas(schemas);
+  });
+  return {
+    pool,
+    schema() {
+      const name = schemaName();
+      schemas.add(name);
+      return name;
+    },
+  };
 }

@@ -1,83 +1,15 @@
 /**
  * The dashboard's handler over real HTTP on 127.0.0.1, without a browser: options, the
- * authorization gate, security headers, the CSRF guard, the JSON API, redaction and secrets,
- * and mounting in node:http, Express and Fastify. The dispatcher sends through the recorder,
- * so no receiver is needed.
+ * authorization gate, security headers, the CSRF guard, the JSON API, redaction and secrets
+ * (mounting in node:http, Express and Fastify: dashboard-mounting.test.ts). The dispatcher
+ * sends through the recorder, so no receiver is needed.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
-import Fastify from 'fastify';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CONTENT_SECURITY_POLICY, dashboard, type DashboardHandler, type DashboardOptions } from '../src/dashboard/index.js';
+import type { IncomingMessage } from 'node:http';
+import { describe, expect, it, vi } from 'vitest';
+import { CONTENT_SECURITY_POLICY, dashboard } from '../src/dashboard/index.js';
 import { Dispatcher } from '../src/index.js';
-import { WebhookRecorder, type Responder } from '../src/testing.js';
-import { newSecret } from './helpers.js';
-
-const cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  vi.useRealTimers();
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-const SECRET = newSecret();
-const HEADER_VALUE = 'Bearer header-value-9f8e7d';
-const TOKEN = 'query-token-5c4b3a';
-
-/** A dispatcher whose hosts answer as `respond` says: `bad.example` 400, everything else 200 by default. */
-function setup(respond: Responder = (r) => (r.origin === 'https://bad.example' ? { status: 400, body: 'refused by https://bad.example/x?sig=abc' } : 200)) {
-  const recorder = new WebhookRecorder(respond);
-  const dispatcher = new Dispatcher({ retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } }, { transport: recorder.transport });
-  cleanup.push(() => dispatcher.close());
-  return { recorder, dispatcher };
-}
-
-function endpoint(host: string) {
-  return { url: `https://${host}/hooks?token=${TOKEN}`, secret: SECRET, headers: { authorization: HEADER_VALUE } };
-}
-
-async function listen(handle: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  const server = http.createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function serve(dispatcher: Dispatcher, options: Partial<DashboardOptions> = {}): Promise<{ base: string; handler: DashboardHandler }> {
-  const handler = dashboard(dispatcher, { authorize: (req) => req.headers.cookie === 'session=admin', ...options });
-  cleanup.push(() => handler.close());
-  const base = await listen((req, res) => handler(req, res));
-  return { base: base + (options.basePath ?? ''), handler };
-}
-
-const ADMIN = { cookie: 'session=admin' };
-
-/** A POST the page itself would send. */
-function post(base: string, path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { ...ADMIN, 'content-type': 'application/json', 'x-webhook-dashboard': '1', origin: new URL(base).origin, ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-}
-
-async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
-  expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
-  return (await response.json()) as T;
-}
-
-/** One dead letter from `bad.example` (400, rejected) and one delivery to `ok.example`. */
-async function withTraffic(dispatcher: Dispatcher, type = 'invoice.paid') {
-  await dispatcher.send(endpoint('ok.example'), { type, data: { n: 1 } });
-  const bad = await dispatcher.send(endpoint('bad.example'), { type, data: { n: 2 } });
-  await dispatcher.onIdle();
-  return bad.messageId;
-}
-
-interface DeadLetterPage {
-  items: { messageId: string; url: string; origin: string; reason: string; eventType: string; responseBody: string | null; status: number | null }[];
-  cursor: string | null;
-}
+import { WebhookRecorder } from '../src/testing.js';
+import { ADMIN, HEADER_VALUE, SECRET, TOKEN, cleanup, endpoint, json, listen, post, serve, setup, withTraffic, type DeadLetterPage } from './support/dashboard-fixtures.js';
 
 describe('dashboard options', () => {
   it('refuses a missing or non-function authorize with WD_INVALID_OPTIONS saying what arrived', () => {
@@ -377,69 +309,5 @@ describe('the JSON API', () => {
     expect(everything).toContain('https://bad.example/hooks?…');
     expect(everything).toContain('echo https://bad.example/hooks?…');
     for (const hidden of [SECRET, SECRET.slice(6), HEADER_VALUE, 'header-value-9f8e7d', TOKEN]) expect(everything).not.toContain(hidden);
-  });
-});
-
-describe('mounting', () => {
-  it('node:http: serves under basePath, with or without the trailing slash, and 404s outside it', async () => {
-    const { dispatcher } = setup();
-    const { base } = await serve(dispatcher, { basePath: '/admin/webhooks' });
-    for (const path of ['', '/']) expect((await fetch(base + path, { headers: ADMIN })).headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect((await fetch(`${base}/api/stats`, { headers: ADMIN })).status).toBe(200);
-    const origin = new URL(base).origin;
-    for (const path of ['/', '/api/stats', '/admin/webhooksx/api/stats', '/admin']) expect((await fetch(origin + path, { headers: ADMIN })).status, path).toBe(404);
-  });
-
-  it('Express: app.use under the mount path, a JSON body parser before it, other routes untouched', async () => {
-    const { dispatcher } = setup();
-    const id = await withTraffic(dispatcher);
-    const handler = dashboard(dispatcher, { basePath: '/admin/webhooks', authorize: (req) => req.headers.cookie === 'session=admin' });
-    cleanup.push(() => handler.close());
-    const app = express();
-    app.use(express.json());
-    app.use('/admin/webhooks', handler);
-    app.get('/health', (_req, res) => void res.send('fine'));
-    const origin = await listen(app);
-    const base = `${origin}/admin/webhooks`;
-    expect(await (await fetch(`${base}/`, { headers: ADMIN })).text()).toContain('/admin/webhooks/assets/app.js');
-    expect(await json(await fetch(`${base}/api/stats`, { headers: ADMIN }))).toMatchObject({ accepted: 2, failed: 1 });
-    const replayed = await json<{ results: { ok: boolean }[] }>(await post(base, '/api/replay', { ids: [id] }));
-    expect(replayed.results[0]!.ok).toBe(true);
-    expect((await post(base, '/api/replay', { ids: [id] }, { 'x-webhook-dashboard': '' })).status).toBe(403);
-    expect(await (await fetch(`${origin}/health`)).text()).toBe('fine');
-    expect((await fetch(`${base}/api/stats`)).status).toBe(401);
-  });
-
-  it('Fastify: a catch-all route under the prefix hands the raw request and response over', async () => {
-    const { dispatcher } = setup();
-    const id = await withTraffic(dispatcher);
-    const handler = dashboard(dispatcher, { basePath: '/admin/webhooks', authorize: (req) => req.headers.cookie === 'session=admin' });
-    cleanup.push(() => handler.close());
-    const app = Fastify();
-    await app.register(async (scope) => {
-      // The dashboard reads its own JSON bodies: leave them unread for it.
-      scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
-      scope.all('/admin/webhooks', (request, reply) => {
-        reply.hijack();
-        handler(request.raw, reply.raw);
-      });
-      scope.all('/admin/webhooks/*', (request, reply) => {
-        reply.hijack();
-        handler(request.raw, reply.raw);
-      });
-    });
-    app.get('/health', async () => 'fine');
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    cleanup.push(() => app.close());
-    const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const base = `${origin}/admin/webhooks`;
-    expect(await (await fetch(base, { headers: ADMIN })).text()).toContain('<h1>Webhooks</h1>');
-    expect(await json(await fetch(`${base}/api/dead-letters`, { headers: ADMIN }))).toMatchObject({ items: [{ messageId: id }] });
-    const replayed = await json<{ results: { ok: boolean }[] }>(await post(base, '/api/replay', { ids: [id] }));
-    expect(replayed.results[0]!.ok).toBe(true);
-    expect((await post(base, '/api/replay', { ids: [id] }, { 'content-type': 'text/plain' })).status).toBe(415);
-    expect((await fetch(`${base}/api/stats`)).status).toBe(401);
-    expect(await (await fetch(`${origin}/health`)).text()).toBe('fine');
   });
 });
